@@ -1,0 +1,127 @@
+"""Configuration: defaults, then PRAATMEE_* environment variables, then test overrides.
+
+`validate()` checks the result once at start-up and raises `ConfigError` with one line that
+names the variable and says what to set; `create_app` turns that into a clean exit.
+"""
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+DEFAULTS: dict[str, object] = {
+    # The city's home Mastodon server and the account whose pinned post is the conversation.
+    "MASTODON_URL": "https://social.amsterdam.nl",
+    "ACCOUNT": "OpenStad_HVA",
+    # What posters print and QR codes encode.
+    "PUBLIC_URL": "https://amsterdam.nl/praatmee",
+    "DATABASE_URL": None,  # None: SQLite in the instance folder
+    "SECRET_KEY": None,
+    "DEMO": False,
+    "ALLOW_PRIVATE_HOSTS": False,
+    # Optional read-only user token: lifts the logged-out cap on thread context.
+    "MASTODON_TOKEN": None,
+    "CONNECT_TIMEOUT": 2.0,
+    "READ_TIMEOUT": 3.0,
+    "CACHE_TTL": 60,  # seconds, statuses and threads
+    "INSTANCE_CACHE_TTL": 900,  # seconds, registration state and rules
+    # Copy the campaign staff may change without a campaign.
+    # Unset: the translated default ("Stel je vraag aan het Innovatieteam").
+    "CALL_TO_ACTION": None,
+    "CALL_TO_ACTION_EN": None,
+    "TEAM_TEXT": None,
+    "INPUT_TEXT": None,
+    "MEDIA_URL": None,  # a second image origin, when the home server serves media from a CDN
+    "SOURCE_URL": "https://github.com/gemeente-amsterdam/praatmee",
+    "SMS_KEYWORD": None,
+    "SMS_NUMBER": None,
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
+    "PROXIES": 1,
+    "RESOLVER_LIMIT": "10 per minute;60 per hour",
+}
+
+BOOLEAN = {"DEMO", "ALLOW_PRIVATE_HOSTS"}
+NUMBERS = {"CONNECT_TIMEOUT", "READ_TIMEOUT", "CACHE_TTL", "INSTANCE_CACHE_TTL", "PROXIES"}
+
+
+class ConfigError(Exception):
+    """One line for the operator: which variable, and what to set."""
+
+
+def from_environment(environ: os._Environ | dict = os.environ) -> dict[str, object]:
+    """Read every PRAATMEE_<NAME> for the names we know; values stay strings here."""
+    found = {}
+    for name in DEFAULTS:
+        value = environ.get(f"PRAATMEE_{name}")
+        if value is not None:
+            found[name] = value
+    return found
+
+
+def _as_bool(name: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"PRAATMEE_{name} must be 1 or 0, not {value!r}.")
+
+
+def _as_number(name: str, value: object) -> float:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"PRAATMEE_{name} must be a number, not {value!r}.") from None
+    if number < 0:
+        raise ConfigError(f"PRAATMEE_{name} must not be negative.")
+    return number
+
+
+def _origin_url(name: str, value: object, *, allow_path: bool) -> str:
+    text = str(value or "").strip().rstrip("/")
+    parts = urlsplit(text)
+    example = "https://social.amsterdam.nl" if not allow_path else "https://amsterdam.nl/praatmee"
+    if parts.scheme != "https" or not parts.hostname:
+        raise ConfigError(f"PRAATMEE_{name} must be an https:// address, e.g. {example} (got {text!r}).")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigError(f"PRAATMEE_{name} must be a plain address like {example} (got {text!r}).")
+    if not allow_path and parts.path not in ("", "/"):
+        raise ConfigError(f"PRAATMEE_{name} must be the server address without a path, e.g. {example} (got {text!r}).")
+    return text
+
+
+def validate(config: dict) -> None:
+    """Normalise types in place and stop at the first setting that cannot work."""
+    for name in BOOLEAN:
+        config[name] = _as_bool(name, config.get(name))
+    for name in NUMBERS:
+        config[name] = _as_number(name, config.get(name))
+    config["PROXIES"] = int(config["PROXIES"])
+    config["MASTODON_URL"] = _origin_url("MASTODON_URL", config.get("MASTODON_URL"), allow_path=False)
+    config["PUBLIC_URL"] = _origin_url("PUBLIC_URL", config.get("PUBLIC_URL"), allow_path=True)
+    if config.get("MEDIA_URL"):
+        config["MEDIA_URL"] = _origin_url("MEDIA_URL", config["MEDIA_URL"], allow_path=False)
+    account = str(config.get("ACCOUNT") or "").strip().lstrip("@")
+    if not account or any(ch in account for ch in "/?#@ "):
+        raise ConfigError("PRAATMEE_ACCOUNT must be the city's user name on the home server, e.g. OpenStad_HVA.")
+    config["ACCOUNT"] = account
+    if not config.get("SECRET_KEY"):
+        if config["DEMO"] or config.get("DEBUG") or config.get("TESTING"):
+            # Demo and development runs need no set-up; a per-process key is fine there.
+            config["SECRET_KEY"] = os.urandom(32).hex()
+        else:
+            raise ConfigError(
+                "PRAATMEE_SECRET_KEY is not set: set it to a long random string, "
+                "e.g. PRAATMEE_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+    if bool(config.get("SMS_KEYWORD")) != bool(config.get("SMS_NUMBER")):
+        raise ConfigError("PRAATMEE_SMS_KEYWORD and PRAATMEE_SMS_NUMBER go together: set both or neither.")
+    url = config.get("DATABASE_URL")
+    if url and not str(url).startswith(("sqlite", "postgresql")):
+        raise ConfigError("PRAATMEE_DATABASE_URL must start with sqlite:// or postgresql+psycopg://.")
+
+
+def short_link(public_url: str) -> str:
+    """The address people type by hand: the public URL without its scheme."""
+    return public_url.split("://", 1)[-1].rstrip("/")

@@ -1,0 +1,170 @@
+"""Where state lives: SQLAlchemy 2 engine, tables and a small versioned migration list.
+
+SQLite in the instance folder by default, PostgreSQL by URL, one code path. `upgrade()` is
+idempotent and safe to run from several workers at once; it runs at start-up and from
+`flask db upgrade`.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import date, datetime, timezone
+from typing import Any, Callable
+
+from sqlalchemy import (Date, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, event,
+                        func, select, text)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class SchemaVersion(Base):
+    __tablename__ = "schema_version"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LastGood(Base):
+    """The last good copy of an upstream answer, so a restart during an outage still has it."""
+
+    __tablename__ = "last_good"
+    key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    fetched_at: Mapped[float] = mapped_column(Float)
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str] = mapped_column(String(20))
+    cta_nl: Mapped[str] = mapped_column(String(300))
+    cta_en: Mapped[str] = mapped_column(String(300), default="")
+    thread_url: Mapped[str] = mapped_column(String(500), default="")
+    invite_url: Mapped[str] = mapped_column(String(500), default="")
+    input_text: Mapped[str] = mapped_column(Text, default="")
+    starts_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    ends_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ScanCount(Base):
+    """Scans per campaign per day: one number, nothing about who scanned."""
+
+    __tablename__ = "scan_counts"
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# Each migration is applied once, in order; append, never edit a released one.
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
+    (1, lambda conn: Base.metadata.create_all(
+        conn, tables=[LastGood.__table__, Campaign.__table__, ScanCount.__table__])),
+]
+
+
+class Database:
+    """One engine and session factory per app (see `init_app`); usable without Flask."""
+
+    def __init__(self, url: str) -> None:
+        kwargs: dict[str, Any] = {"future": True}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        else:
+            kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=10)
+        self.engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.Session = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine is not None and self.engine.dialect.name == "sqlite"
+
+    def upgrade(self) -> list[int]:
+        """Apply pending migrations; returns the versions applied now. Safe to race."""
+        applied: list[int] = []
+        for attempt in range(5):
+            try:
+                with self.engine.begin() as conn:
+                    if conn.dialect.name == "postgresql":
+                        conn.execute(text("SELECT pg_advisory_xact_lock(74657201)"))
+                    SchemaVersion.__table__.create(conn, checkfirst=True)
+                    done = set(conn.scalars(select(SchemaVersion.version)))
+                    for version, migrate in MIGRATIONS:
+                        if version not in done:
+                            migrate(conn)
+                            conn.execute(SchemaVersion.__table__.insert().values(version=version, applied_at=utcnow()))
+                            applied.append(version)
+                return applied
+            except (IntegrityError, OperationalError, ProgrammingError) as exc:
+                # Another worker got there first (or SQLite was busy): look again.
+                log.info("schema upgrade raced, retrying: %s", exc.__class__.__name__)
+                applied.clear()
+                time.sleep(0.2 * (attempt + 1))
+        raise RuntimeError("could not upgrade the database schema")
+
+    def current_version(self) -> int:
+        with self.engine.connect() as conn:
+            try:
+                return conn.scalar(select(func.max(SchemaVersion.version))) or 0
+            except (OperationalError, ProgrammingError):
+                return 0
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def init_app(app) -> Database:
+    """Bind a database to the app and bring its schema up to date (safe with many workers)."""
+    database = Database(app.config["DATABASE_URL"])
+    database.upgrade()
+    app.extensions["praatmee_db"] = database
+    return database
+
+
+def current_db() -> Database:
+    from flask import current_app
+    return current_app.extensions["praatmee_db"]
+
+
+class DatabaseLastGood:
+    """The cache's persistent store: last good upstream JSON per key, shared by all workers."""
+
+    def __init__(self, database: Database):
+        self.database = database
+
+    def load(self, key: str) -> tuple[Any, float] | None:
+        try:
+            with self.database.Session() as session:
+                row = session.get(LastGood, key)
+                return (json.loads(row.body), row.fetched_at) if row else None
+        except Exception:  # noqa: BLE001 - the database is a fallback here, not a dependency
+            log.warning("could not read the last good copy of %s", key, exc_info=True)
+            return None
+
+    def save(self, key: str, value: Any, fetched_at: float) -> None:
+        try:
+            with self.database.Session.begin() as session:
+                session.merge(LastGood(key=key, body=json.dumps(value), fetched_at=fetched_at))
+        except Exception:  # noqa: BLE001
+            log.warning("could not keep the last good copy of %s", key, exc_info=True)

@@ -1,0 +1,133 @@
+"""The home server as the pages see it: the current conversation and the registration state.
+
+Binds one `MastodonClient` per process (`home.init_app`) and turns its results and failures into
+what a page shows: posts, or a calm message. Never raises for an upstream fault.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
+
+import requests
+
+from . import __version__
+from .cache import UpstreamCache
+from .content import DisplayPost, ImagePolicy, shape_thread
+from .mastodon import ClientSettings, Instance, MastodonClient, MastodonError, NotFound, Thread, status_id_from_reference
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """What the conversation region shows. `problem` is None, "unavailable" or "not_found"."""
+
+    thread: Thread | None
+    posts: tuple[DisplayPost, ...]
+    fetched_at: float | None
+    stale: bool
+    problem: str | None = None
+
+    @property
+    def root(self) -> DisplayPost | None:
+        return self.posts[0] if self.posts else None
+
+    @property
+    def replies(self) -> tuple[DisplayPost, ...]:
+        return self.posts[1:]
+
+
+@dataclass(frozen=True)
+class Registration:
+    """Sign-up as the home server allows it now; `state` is open, approval, closed or unknown."""
+
+    state: str
+    signup_url: str
+    min_age: int | None
+    rules: tuple
+    server: str
+
+
+def signup_url(base_url: str, lang: str, instance: Instance | None = None, invite_url: str | None = None) -> str:
+    """The one place that decides where "Account aanmaken" leads."""
+    if invite_url:
+        return invite_url
+    if instance is not None and instance.registrations_url:
+        return instance.registrations_url
+    return f"{base_url}/auth/sign_up?{urlencode({'lang': lang})}"
+
+
+class Home:
+    """Built once per app by `init_app`; pages reach it through `current_home()`."""
+
+    def __init__(self, config, store=None) -> None:
+        self.base_url = config["MASTODON_URL"]
+        self.domain = urlsplit(self.base_url).hostname or ""
+        session = requests.Session()
+        if config["DEMO"]:
+            from .demo import DemoAdapter
+            session.mount(self.base_url, DemoAdapter())
+        settings = ClientSettings(
+            base_url=self.base_url,
+            account=config["ACCOUNT"],
+            user_agent=f"praatmee/{__version__} (+{config['PUBLIC_URL']})",
+            connect_timeout=config["CONNECT_TIMEOUT"],
+            read_timeout=config["READ_TIMEOUT"],
+            ttl=config["CACHE_TTL"],
+            instance_ttl=config["INSTANCE_CACHE_TTL"],
+            token=config.get("MASTODON_TOKEN") or None,
+        )
+        cache = UpstreamCache(store=store, refresh_in_background=not config.get("TESTING_SYNC_CACHE"))
+        self.client = MastodonClient(settings, cache=cache, session=session)
+        self.images = ImagePolicy.for_urls(self.base_url, config.get("MEDIA_URL"))
+
+    def conversation(self, thread_reference: str | None = None) -> Conversation:
+        try:
+            if thread_reference:
+                status_id = status_id_from_reference(thread_reference, self.base_url)
+                if status_id is None:
+                    return Conversation(None, (), None, False, "not_found")
+                chosen_stale = False
+            else:
+                chosen = self.client.current_thread_id()
+                status_id, chosen_stale = chosen.value, chosen.stale
+            result = self.client.thread(status_id)
+        except NotFound:
+            return Conversation(None, (), None, False, "not_found")
+        except MastodonError as exc:
+            log.warning("conversation unavailable: %s", exc)
+            return Conversation(None, (), None, False, "unavailable")
+        posts = shape_thread(result.value, home_domain=self.domain, images=self.images)
+        return Conversation(result.value, tuple(posts), result.fetched_at, result.stale or chosen_stale)
+
+    def registration(self, lang: str, invite_url: str | None = None) -> Registration:
+        try:
+            instance = self.client.instance().value
+        except MastodonError as exc:
+            log.warning("instance information unavailable: %s", exc)
+            return Registration("unknown", signup_url(self.base_url, lang, None, invite_url), None, (), self.domain)
+        if not instance.registrations_enabled:
+            # Mastodon invite links work even while open sign-up is closed.
+            state = "open" if invite_url else "closed"
+        elif instance.approval_required:
+            state = "approval"
+        else:
+            state = "open"
+        return Registration(state, signup_url(self.base_url, lang, instance, invite_url), instance.min_age,
+                            instance.rules, instance.domain or self.domain)
+
+    def account_url(self, acct: str) -> str:
+        return f"{self.base_url}/@{acct}"
+
+
+def init_app(app) -> Home:
+    from .db import DatabaseLastGood
+    home = Home(app.config, DatabaseLastGood(app.extensions["praatmee_db"]))
+    app.extensions["praatmee_home"] = home
+    return home
+
+
+def current_home() -> Home:
+    from flask import current_app
+    return current_app.extensions["praatmee_home"]

@@ -1,0 +1,587 @@
+"""The home-server client: HTTP with timeouts, a stale-on-error cache, and typed entities.
+
+Everything Mastodon sends is parsed here, once, into frozen dataclasses; the rest of the site
+never touches raw JSON. Nothing here is sanitized for display: that is `content`'s job.
+No Flask in this module.
+"""
+from __future__ import annotations
+
+import email.utils
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import requests
+
+from .cache import Fetched, UpstreamCache, UpstreamError
+
+PUBLIC_VISIBILITIES = frozenset({"public", "unlisted"})
+# Mastodon 4.x caps what a logged-out reader gets from /context.
+LOGGED_OUT_DESCENDANT_CAP = 60
+LOGGED_OUT_DEPTH_CAP = 20
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+class MastodonError(UpstreamError):
+    """The home server could not give us what we asked for (kinds: see subclasses)."""
+
+    kind = "unavailable"
+
+
+class Timeout(MastodonError):
+    kind = "timeout"
+
+
+class Unavailable(MastodonError):
+    kind = "unavailable"
+
+
+class RateLimited(MastodonError):
+    kind = "rate_limited"
+
+    def __init__(self, message: str, until: float):
+        super().__init__(message)
+        self.until = until
+
+
+class BadResponse(MastodonError):
+    kind = "bad_response"
+
+
+class NotFound(MastodonError):
+    kind = "not_found"
+
+
+# --- entities -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Emoji:
+    shortcode: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    username: str
+    acct: str
+    display_name: str
+    url: str
+    bot: bool = False
+    emojis: tuple[Emoji, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.display_name.strip() or self.username
+
+
+@dataclass(frozen=True)
+class MediaAttachment:
+    id: str
+    type: str  # image, gifv, video, audio, unknown
+    url: str
+    preview_url: str
+    description: str
+    remote_url: str = ""
+
+
+@dataclass(frozen=True)
+class PollOption:
+    title: str
+    votes_count: int | None
+
+
+@dataclass(frozen=True)
+class Poll:
+    options: tuple[PollOption, ...]
+    votes_count: int
+    voters_count: int | None
+    multiple: bool
+    expired: bool
+    expires_at: datetime | None
+    emojis: tuple[Emoji, ...] = ()
+
+
+@dataclass(frozen=True)
+class Card:
+    url: str
+    title: str
+    description: str
+    provider_name: str = ""
+
+
+@dataclass(frozen=True)
+class Status:
+    id: str
+    uri: str
+    url: str
+    created_at: datetime
+    account: Account
+    content: str  # HTML written by a stranger: sanitize before display
+    visibility: str
+    spoiler_text: str = ""
+    sensitive: bool = False
+    language: str | None = None
+    in_reply_to_id: str | None = None
+    in_reply_to_account_id: str | None = None
+    edited_at: datetime | None = None
+    replies_count: int = 0
+    reblogs_count: int = 0
+    favourites_count: int = 0
+    media: tuple[MediaAttachment, ...] = ()
+    poll: Poll | None = None
+    card: Card | None = None
+    emojis: tuple[Emoji, ...] = ()
+    is_reblog: bool = False
+
+    @property
+    def is_public(self) -> bool:
+        return self.visibility in PUBLIC_VISIBILITIES
+
+
+@dataclass(frozen=True)
+class Thread:
+    """A root post and its public replies, as the API returned them (flat, in API order)."""
+
+    root: Status
+    replies: tuple[Status, ...]
+    # True when we know the API left replies out (logged-out cap, or replies_count says more).
+    incomplete: bool = False
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    text: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Instance:
+    domain: str
+    title: str
+    registrations_enabled: bool
+    approval_required: bool
+    min_age: int | None = None
+    registrations_url: str | None = None
+    rules: tuple[Rule, ...] = ()
+    version: str = ""
+
+
+# --- parsing (the edge: raw JSON in, entities out) ----------------------------------------------
+
+def _require(obj: Any, kind: type, what: str):
+    if not isinstance(obj, kind):
+        raise BadResponse(f"expected {what}")
+    return obj
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def _http_url(value: Any) -> str:
+    """Only absolute http(s) URLs survive; anything else becomes ''."""
+    if not isinstance(value, str):
+        return ""
+    value = value.strip()
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c in value for c in "\x00\r\n\t <>\"'`"):
+        return ""
+    return value
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(value[:10])  # last_status_at style dates
+        except ValueError:
+            return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _emojis(raw: Any) -> tuple[Emoji, ...]:
+    found = []
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, dict):
+            code, url = _text(item.get("shortcode")), _http_url(item.get("static_url") or item.get("url"))
+            if re.fullmatch(r"[A-Za-z0-9_]{1,64}", code) and url:
+                found.append(Emoji(code, url))
+    return tuple(found)
+
+
+def parse_account(raw: Any) -> Account:
+    raw = _require(raw, dict, "an account object")
+    account_id, username = raw.get("id"), raw.get("username")
+    if not isinstance(account_id, (str, int)) or not isinstance(username, str):
+        raise BadResponse("account without id or username")
+    return Account(
+        id=str(account_id),
+        username=username,
+        acct=_text(raw.get("acct")) or username,
+        display_name=_text(raw.get("display_name")),
+        url=_http_url(raw.get("url")),
+        bot=raw.get("bot") is True,
+        emojis=_emojis(raw.get("emojis")),
+    )
+
+
+def _media(raw: Any) -> tuple[MediaAttachment, ...]:
+    items = []
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict):
+            continue
+        url = _http_url(item.get("url")) or _http_url(item.get("remote_url"))
+        if not url:
+            continue
+        items.append(MediaAttachment(
+            id=str(item.get("id", "")),
+            type=_text(item.get("type")) or "unknown",
+            url=url,
+            preview_url=_http_url(item.get("preview_url")) or url,
+            description=_text(item.get("description")).strip(),
+            remote_url=_http_url(item.get("remote_url")),
+        ))
+    return tuple(items)
+
+
+def _poll(raw: Any) -> Poll | None:
+    if not isinstance(raw, dict):
+        return None
+    options = tuple(
+        PollOption(_text(o.get("title")), o.get("votes_count") if isinstance(o.get("votes_count"), int) else None)
+        for o in raw.get("options") or [] if isinstance(o, dict)
+    )
+    if not options:
+        return None
+    voters = raw.get("voters_count")
+    return Poll(
+        options=options,
+        votes_count=_int(raw.get("votes_count")),
+        voters_count=voters if isinstance(voters, int) and voters >= 0 else None,
+        multiple=raw.get("multiple") is True,
+        expired=raw.get("expired") is True,
+        expires_at=parse_time(raw.get("expires_at")),
+        emojis=_emojis(raw.get("emojis")),
+    )
+
+
+def _card(raw: Any) -> Card | None:
+    if not isinstance(raw, dict):
+        return None
+    url = _http_url(raw.get("url"))
+    title = _text(raw.get("title")).strip()
+    if not url or not title:
+        return None
+    # card.html (an embed iframe) is deliberately never read.
+    return Card(url=url, title=title, description=_text(raw.get("description")).strip(),
+                provider_name=_text(raw.get("provider_name")).strip())
+
+
+def parse_status(raw: Any) -> Status:
+    raw = _require(raw, dict, "a status object")
+    status_id, created = raw.get("id"), parse_time(raw.get("created_at"))
+    if not isinstance(status_id, (str, int)) or created is None:
+        raise BadResponse("status without id or created_at")
+    if not isinstance(raw.get("content"), str):
+        raise BadResponse("status without content")
+    language = raw.get("language")
+    if not (isinstance(language, str) and re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", language)):
+        language = None
+    return Status(
+        id=str(status_id),
+        uri=_http_url(raw.get("uri")),
+        url=_http_url(raw.get("url")) or _http_url(raw.get("uri")),
+        created_at=created,
+        account=parse_account(raw.get("account")),
+        content=raw["content"],
+        visibility=_text(raw.get("visibility")) or "private",  # unknown means: do not show
+        spoiler_text=_text(raw.get("spoiler_text")).strip(),
+        sensitive=raw.get("sensitive") is True,
+        language=language,
+        in_reply_to_id=str(raw["in_reply_to_id"]) if raw.get("in_reply_to_id") is not None else None,
+        in_reply_to_account_id=(str(raw["in_reply_to_account_id"])
+                                if raw.get("in_reply_to_account_id") is not None else None),
+        edited_at=parse_time(raw.get("edited_at")),
+        replies_count=_int(raw.get("replies_count")),
+        reblogs_count=_int(raw.get("reblogs_count")),
+        favourites_count=_int(raw.get("favourites_count")),
+        media=_media(raw.get("media_attachments")),
+        poll=_poll(raw.get("poll")),
+        card=_card(raw.get("card")),
+        emojis=_emojis(raw.get("emojis")),
+        is_reblog=raw.get("reblog") is not None,
+    )
+
+
+def parse_statuses(raw: Any) -> list[Status]:
+    """Parse a list; a single malformed entry is dropped rather than failing the whole page."""
+    result = []
+    for item in _require(raw, list, "a list of statuses"):
+        try:
+            result.append(parse_status(item))
+        except BadResponse:
+            continue
+    return result
+
+
+def parse_context(raw: Any) -> tuple[Status, ...]:
+    """The descendants of a status; ancestors do not matter for a thread that starts at its root."""
+    context = _require(raw, dict, "a context object")
+    return tuple(parse_statuses(context.get("descendants", [])))
+
+
+def build_thread(root: Status, descendants: tuple[Status, ...], *, capped_reader: bool = True) -> Thread:
+    replies = tuple(s for s in descendants if s.is_public and not s.is_reblog)
+    incomplete = len(descendants) < root.replies_count
+    if capped_reader and len(descendants) >= LOGGED_OUT_DESCENDANT_CAP:
+        incomplete = True
+    # Replies of replies can be missing too: a reply claims more answers than we received.
+    by_parent: dict[str, int] = {}
+    for status in descendants:
+        if status.in_reply_to_id:
+            by_parent[status.in_reply_to_id] = by_parent.get(status.in_reply_to_id, 0) + 1
+    if any(s.replies_count > by_parent.get(s.id, 0) for s in descendants):
+        incomplete = True
+    return Thread(root=root, replies=replies, incomplete=incomplete)
+
+
+def parse_instance(raw: Any, rules_raw: Any = None) -> Instance:
+    raw = _require(raw, dict, "an instance object")
+    registrations = raw.get("registrations")
+    if isinstance(registrations, dict):  # v2
+        enabled = registrations.get("enabled") is True
+        approval = registrations.get("approval_required") is True
+        min_age = registrations.get("min_age")
+        reg_url = _http_url(registrations.get("url")) or None
+        domain = _text(raw.get("domain"))
+    else:  # v1
+        enabled = registrations is True
+        approval = raw.get("approval_required") is True
+        min_age = None
+        reg_url = None
+        domain = _text(raw.get("uri"))
+    rules_source = rules_raw if isinstance(rules_raw, list) else raw.get("rules")
+    rules = tuple(
+        Rule(str(r.get("id", "")), _text(r.get("text")).strip(), _text(r.get("hint")).strip())
+        for r in rules_source or [] if isinstance(r, dict) and _text(r.get("text")).strip()
+    )
+    return Instance(
+        domain=domain,
+        title=_text(raw.get("title")),
+        registrations_enabled=enabled,
+        approval_required=approval,
+        min_age=min_age if isinstance(min_age, int) and 0 < min_age < 120 else None,
+        registrations_url=reg_url,
+        rules=rules,
+        version=_text(raw.get("version")),
+    )
+
+
+# --- thread references --------------------------------------------------------------------------
+
+def status_id_from_reference(reference: str, home_url: str) -> str | None:
+    """A thread is named by an id or by a status URL on the home server; None when it is neither."""
+    reference = reference.strip()
+    if re.fullmatch(r"[0-9]{1,30}", reference):
+        return reference
+    try:
+        parts = urlsplit(reference)
+    except ValueError:
+        return None
+    home = urlsplit(home_url)
+    if parts.scheme != "https" or parts.hostname != home.hostname or parts.port not in (None, 443):
+        return None
+    match = re.fullmatch(r"/(?:@[A-Za-z0-9_]+|users/[A-Za-z0-9_]+/statuses)/([0-9]{1,30})/?", parts.path)
+    return match.group(1) if match else None
+
+
+# --- the client ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Result:
+    """An entity plus when we got it, and whether it is an older copy served during an outage."""
+
+    value: Any
+    fetched_at: float
+    stale: bool = False
+
+
+@dataclass
+class ClientSettings:
+    base_url: str
+    account: str
+    user_agent: str
+    connect_timeout: float = 2.0
+    read_timeout: float = 3.0
+    ttl: float = 60.0
+    instance_ttl: float = 900.0
+    token: str | None = None
+    # After a timeout or refused connection, skip calls for this long so a page stays within
+    # one timeout instead of one per call.
+    breaker_seconds: float = 30.0
+    extra: dict = field(default_factory=dict)
+
+
+class MastodonClient:
+    """One `requests.Session` for the home server; thread-safe; every call cached."""
+
+    def __init__(self, settings: ClientSettings, *, cache: UpstreamCache | None = None,
+                 session: requests.Session | None = None, clock: Callable[[], float] = time.time):
+        self.settings = settings
+        self.base_url = settings.base_url.rstrip("/")
+        self.clock = clock
+        self.cache = cache or UpstreamCache(clock=clock)
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = settings.user_agent
+        self.session.headers["Accept"] = "application/json"
+        if settings.token:
+            self.session.headers["Authorization"] = f"Bearer {settings.token}"
+        self._blocked_until = 0.0
+        self._block_lock = threading.Lock()
+        self.requests_made = 0  # upstream requests, for tests and benchmarks
+
+    # -- HTTP --------------------------------------------------------------------------------
+    def _get(self, path: str, params: dict | None = None) -> Any:
+        now = self.clock()
+        if now < self._blocked_until:
+            raise RateLimited("waiting for the rate limit or an outage to pass", self._blocked_until)
+        with self._block_lock:
+            self.requests_made += 1
+        try:
+            response = self.session.get(
+                self.base_url + path, params=params, allow_redirects=False,
+                timeout=(self.settings.connect_timeout, self.settings.read_timeout),
+            )
+        except requests.Timeout as exc:
+            self._block(self.clock() + self.settings.breaker_seconds)
+            raise Timeout(f"{path}: {exc.__class__.__name__}") from None
+        except requests.RequestException as exc:
+            self._block(self.clock() + self.settings.breaker_seconds)
+            raise Unavailable(f"{path}: {exc.__class__.__name__}") from None
+        if response.status_code == 429:
+            until = self._reset_time(response)
+            self._block(until)
+            raise RateLimited(f"{path}: 429", until)
+        if response.status_code in (404, 410):
+            raise NotFound(f"{path}: {response.status_code}")
+        if response.status_code != 200:
+            raise Unavailable(f"{path}: HTTP {response.status_code}")
+        if "json" not in response.headers.get("Content-Type", ""):
+            raise BadResponse(f"{path}: not JSON ({response.headers.get('Content-Type', '?')})")
+        try:
+            return response.json()
+        except ValueError:
+            raise BadResponse(f"{path}: invalid JSON") from None
+
+    def _block(self, until: float) -> None:
+        with self._block_lock:
+            self._blocked_until = max(self._blocked_until, until)
+
+    def _reset_time(self, response: requests.Response) -> float:
+        now = self.clock()
+        retry_after = response.headers.get("Retry-After", "").strip()
+        if retry_after.isdigit():
+            return now + int(retry_after)
+        if retry_after:
+            try:
+                return email.utils.parsedate_to_datetime(retry_after).timestamp()
+            except (TypeError, ValueError):
+                pass
+        reset = parse_time(response.headers.get("X-RateLimit-Reset"))
+        if reset is not None:
+            return max(reset.timestamp(), now + 1)
+        return now + 60  # Mastodon's window is 5 minutes; a minute's pause is a fair guess
+
+    def fetch(self, path: str, params: dict | None = None, *, ttl: float | None = None,
+              parse: Callable[[Any], Any] = lambda raw: raw) -> Result:
+        """Cached GET; raw JSON is kept (and persisted) so a restart can serve it, `parse` runs per hit."""
+        key = self.base_url + path + ("?" + "&".join(f"{k}={v}" for k, v in sorted(params.items())) if params else "")
+
+        def load() -> Any:
+            raw = self._get(path, params)
+            parse(raw)  # refuse to cache what we cannot show
+            return raw
+
+        fetched: Fetched = self.cache.get(key, load, ttl=self.settings.ttl if ttl is None else ttl)
+        return Result(parse(fetched.value), fetched.fetched_at, fetched.stale)
+
+    # -- endpoints ---------------------------------------------------------------------------
+    def lookup_account(self, acct: str | None = None) -> Result:
+        return self.fetch("/api/v1/accounts/lookup", {"acct": acct or self.settings.account},
+                          ttl=self.settings.instance_ttl, parse=parse_account)
+
+    def account_statuses(self, account_id: str, *, pinned: bool = False, exclude_replies: bool = False,
+                         limit: int = 20) -> Result:
+        params: dict[str, Any] = {"limit": limit}
+        if pinned:
+            params["pinned"] = "true"
+        if exclude_replies:
+            params["exclude_replies"] = "true"
+            params["exclude_reblogs"] = "true"
+        return self.fetch(f"/api/v1/accounts/{account_id}/statuses", params, parse=parse_statuses)
+
+    def status(self, status_id: str) -> Result:
+        return self.fetch(f"/api/v1/statuses/{status_id}", parse=parse_status)
+
+    def context(self, status_id: str) -> Result:
+        return self.fetch(f"/api/v1/statuses/{status_id}/context", parse=parse_context)
+
+    def instance(self) -> Result:
+        try:
+            raw = self.fetch("/api/v2/instance", ttl=self.settings.instance_ttl,
+                             parse=lambda r: _require(r, dict, "an instance object"))
+        except NotFound:
+            raw = self.fetch("/api/v1/instance", ttl=self.settings.instance_ttl,
+                             parse=lambda r: _require(r, dict, "an instance object"))
+        rules = None
+        if not isinstance(raw.value.get("rules"), list):
+            try:
+                rules = self.fetch("/api/v1/instance/rules", ttl=self.settings.instance_ttl).value
+            except MastodonError:
+                rules = None
+        return Result(parse_instance(raw.value, rules), raw.fetched_at, raw.stale)
+
+    def rules(self) -> Result:
+        return self.fetch("/api/v1/instance/rules", ttl=self.settings.instance_ttl,
+                          parse=lambda raw: parse_instance({"registrations": False}, raw).rules)
+
+    # -- the conversation ------------------------------------------------------------------
+    def current_thread_id(self) -> Result:
+        """The newest pinned public post of the city's account, else its newest public original post."""
+        account = self.lookup_account()
+        pinned = self.account_statuses(account.value.id, pinned=True)
+        candidates = [s for s in pinned.value if s.is_public and not s.is_reblog]
+        source = pinned
+        if not candidates:
+            source = self.account_statuses(account.value.id, exclude_replies=True)
+            candidates = [s for s in source.value
+                          if s.is_public and not s.is_reblog and s.in_reply_to_id is None]
+        if not candidates:
+            raise NotFound("the account has no public posts")
+        newest = max(candidates, key=lambda s: s.created_at)
+        return Result(newest.id, min(account.fetched_at, source.fetched_at), account.stale or source.stale)
+
+    def thread(self, status_id: str) -> Result:
+        root = self.status(status_id)
+        context = self.context(status_id)
+        thread = build_thread(root.value, context.value, capped_reader=not self.settings.token)
+        if not thread.root.is_public:
+            raise NotFound("the thread's post is not public")
+        return Result(thread, min(root.fetched_at, context.fetched_at), root.stale or context.stale)

@@ -1,0 +1,191 @@
+"""Shared fixtures: an app on a throw-away SQLite file, a mocked home server, a live server and a browser."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+import responses
+from werkzeug.serving import make_server
+
+from praatmee_site import create_app
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+HOME = "https://social.test"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+CHROMIUM = os.environ.get("PRAATMEE_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+def fixture_json(name: str):
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def base_config(tmp_path: Path, **overrides) -> dict:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "MASTODON_URL": HOME,
+        "ACCOUNT": "stad",
+        "PUBLIC_URL": "https://amsterdam.test/praatmee",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'test.sqlite'}",
+        "TESTING_SYNC_CACHE": True,
+        "DEMO": False,
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture
+def make_app(tmp_path, monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("PRAATMEE_") and name != "PRAATMEE_TEST_CHROMIUM":
+            monkeypatch.delenv(name)
+
+    def make(**overrides):
+        return create_app(base_config(tmp_path, **overrides))
+    return make
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class FakeHome:
+    """The home server's API, answered from tests/fixtures through `responses`."""
+
+    def __init__(self, mock: responses.RequestsMock):
+        self.mock = mock
+
+    def add(self, path: str, body=None, status: int = 200, **kwargs):
+        url = HOME + path
+        if body is None:
+            self.mock.add(responses.GET, url, status=status, **kwargs)
+        else:
+            self.mock.add(responses.GET, url, json=body, status=status, **kwargs)
+
+    def standard(self, instance: str = "instance_open.json"):
+        self.add("/api/v1/accounts/lookup", fixture_json("account_lookup.json"))
+        self.add("/api/v1/accounts/1/statuses", fixture_json("statuses_pinned.json"))
+        self.add("/api/v1/statuses/100", fixture_json("thread_status.json"))
+        self.add("/api/v1/statuses/100/context", fixture_json("thread_context.json"))
+        self.add("/api/v2/instance", fixture_json(instance))
+        return self
+
+    def calls_to(self, path: str) -> int:
+        return sum(1 for call in self.mock.calls if call.request.url.split("?")[0] == HOME + path)
+
+
+@pytest.fixture
+def mastodon():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield FakeHome(mock)
+
+
+# --- a live server and a real browser ---------------------------------------------------------
+
+class LiveServer:
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def live_server_for():
+    servers = []
+
+    def start(app):
+        server = LiveServer(app)
+        servers.append(server)
+        return server
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (see .ci/run)")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+class OutsideRequests(list):
+    """Every request the page made that did not go to the test server (should stay empty)."""
+
+
+@pytest.fixture
+def open_page(browser):
+    contexts = []
+
+    def open_(server_url: str, *, width=1280, height=800, javascript=True, allow_hosts=()):
+        context = browser.new_context(viewport={"width": width, "height": height}, java_script_enabled=javascript)
+        contexts.append(context)
+        page = context.new_page()
+        outside = OutsideRequests()
+
+        def check(route):
+            url = route.request.url
+            if url.startswith(server_url) or url.startswith("data:"):
+                route.continue_()
+            elif any(url.startswith(h) for h in allow_hosts):
+                route.fulfill(status=200, content_type="image/png", body=TINY_PNG)
+            else:
+                outside.append(url)
+                route.abort()
+        page.route("**/*", check)
+        page.outside_requests = outside
+        return page
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def run_axe(page) -> list:
+    from axe_playwright_python.sync_playwright import Axe
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": [
+        "wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}})
+    return results.response["violations"]
+
+
+def describe_violations(violations) -> str:
+    return "\n".join(f"{v['id']}: {v['help']} → {[n['target'] for n in v['nodes']][:5]}" for v in violations)
+
+
+# A 1×1 transparent PNG, for image requests to the (fake) home server in browser tests.
+TINY_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)

@@ -1,0 +1,213 @@
+"""The foundation: configuration, headers, languages, mounting under a prefix, health and errors."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from praatmee_site import create_app
+from tests.conftest import base_config
+
+RESIDENT_PAGES = ["/", "/en/", "/privacy", "/toegankelijkheid", "/en/privacy", "/en/toegankelijkheid"]
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url", ["http://x", "https://social.example/path", "ftp://social.example", "social.example"])
+def test_invalid_mastodon_url_stops_the_app_naming_the_variable(tmp_path, url):
+    with pytest.raises(SystemExit) as stopped:
+        create_app(base_config(tmp_path, MASTODON_URL=url))
+    assert "PRAATMEE_MASTODON_URL" in str(stopped.value)
+    assert "\n" not in str(stopped.value)
+
+
+def test_missing_secret_key_stops_production_but_not_demo(tmp_path):
+    config = base_config(tmp_path, TESTING=False)
+    del config["SECRET_KEY"]
+    with pytest.raises(SystemExit) as stopped:
+        create_app(config)
+    assert "PRAATMEE_SECRET_KEY" in str(stopped.value)
+    assert create_app({**config, "DEMO": True}).config["SECRET_KEY"]
+
+
+def test_flask_run_with_http_mastodon_url_exits_at_once_with_a_clear_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRAATMEE_")}
+    env.update(PRAATMEE_MASTODON_URL="http://x", PRAATMEE_SECRET_KEY="x")
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "praatmee_site", "run", "--port", "0"],
+                            env=env, capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "PRAATMEE_MASTODON_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_environment_variables_configure_the_app(tmp_path, monkeypatch):
+    monkeypatch.setenv("PRAATMEE_MASTODON_URL", "https://mastodon.example")
+    monkeypatch.setenv("PRAATMEE_ACCOUNT", "Innovatie")
+    monkeypatch.setenv("PRAATMEE_SECRET_KEY", "12345")
+    monkeypatch.setenv("PRAATMEE_SMS_KEYWORD", "PRAATMEE")
+    monkeypatch.setenv("PRAATMEE_SMS_NUMBER", "4444")
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"})
+    assert app.config["MASTODON_URL"] == "https://mastodon.example"
+    assert app.config["ACCOUNT"] == "Innovatie"
+    assert app.config["SECRET_KEY"] == "12345"
+    assert app.config["SMS_NUMBER"] == "4444"
+
+
+def test_demo_mode_needs_no_configuration_at_all(tmp_path, monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("PRAATMEE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PRAATMEE_DEMO", "1")
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite'}"})
+    page = app.test_client().get("/")
+    assert page.status_code == 200
+    assert "Voorbeeld" in page.text
+    assert "Mijn moeder (82)" in page.text  # the bundled demo thread, offline
+
+
+def test_sms_settings_go_together(tmp_path):
+    with pytest.raises(SystemExit) as stopped:
+        create_app(base_config(tmp_path, SMS_KEYWORD="PRAATMEE"))
+    assert "PRAATMEE_SMS_NUMBER" in str(stopped.value)
+
+
+# --- headers --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/", "/does-not-exist", "/healthz", "/privacy"])
+def test_security_headers_on_every_response(client, mastodon, path):
+    mastodon.standard()
+    response = client.get(path)
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp
+    assert "img-src 'self' https://social.test" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "base-uri 'none'" in csp
+    assert "form-action 'self'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    for feature in ("camera=()", "microphone=()", "geolocation=()"):
+        assert feature in response.headers["Permissions-Policy"]
+
+
+@pytest.mark.parametrize("path", RESIDENT_PAGES + ["/does-not-exist"])
+def test_resident_pages_set_no_cookie(client, mastodon, path):
+    mastodon.standard()
+    assert "Set-Cookie" not in client.get(path).headers
+
+
+@pytest.mark.parametrize("path", RESIDENT_PAGES)
+def test_resident_pages_may_be_cached_a_minute(client, mastodon, path):
+    mastodon.standard()
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "public, max-age=60"
+
+
+def test_static_files_have_versioned_urls_and_long_cache(client, mastodon):
+    mastodon.standard()
+    page = client.get("/").text
+    css_url = page.split('rel="stylesheet" href="')[1].split('"')[0]
+    assert css_url.startswith("/static/css/site.css?v=")
+    response = client.get(css_url)
+    assert response.status_code == 200
+    assert "max-age=31536000" in response.headers["Cache-Control"]
+
+
+def test_healthz_answers_json_with_version(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json["status"] == "ok"
+    assert response.json["version"]
+
+
+def test_friendly_404_in_the_visitors_language_links_home(client):
+    dutch = client.get("/bestaat-niet")
+    assert dutch.status_code == 404
+    assert "Pagina niet gevonden" in dutch.text
+    assert 'href="/"' in dutch.text
+    english = client.get("/en/does-not-exist")
+    assert english.status_code == 404
+    assert "Page not found" in english.text
+    assert 'href="/en/"' in english.text
+
+
+# --- languages ----------------------------------------------------------------------------------
+
+def test_dutch_is_the_default_and_english_lives_under_en(client, mastodon):
+    mastodon.standard()
+    dutch = client.get("/")
+    assert '<html lang="nl"' in dutch.text
+    assert "Account aanmaken (2 min)" in dutch.text
+    assert "Heb je al een Mastodon-account? Reageer direct" in dutch.text
+    english = client.get("/en/")
+    assert '<html lang="en"' in english.text
+    assert "Create an account (2 min)" in english.text
+    assert "Account aanmaken" not in english.text
+
+
+def test_internal_links_keep_the_language(client, mastodon):
+    mastodon.standard()
+    english = client.get("/en/").text
+    assert 'href="/en/privacy"' in english
+    assert 'href="/en/toegankelijkheid"' in english
+    assert 'href="/" lang="nl"' in english  # the language switch back to Dutch
+    assert 'href="/en/" lang="en"' in client.get("/").text
+
+
+def test_language_does_not_depend_on_accept_language(client, mastodon):
+    mastodon.standard()
+    page = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert '<html lang="nl"' in page.text
+
+
+def test_sign_up_link_carries_the_page_language(client, mastodon):
+    mastodon.standard()
+    assert 'href="https://social.test/auth/sign_up?lang=nl"' in client.get("/").text
+    assert 'href="https://social.test/auth/sign_up?lang=en"' in client.get("/en/").text
+
+
+# --- mounted under /praatmee behind a proxy ---------------------------------------------------
+
+def test_every_link_is_relative_to_the_proxy_mount(client, mastodon):
+    mastodon.standard()
+    page = client.get("/en/", headers={"X-Forwarded-Prefix": "/praatmee"}).text
+    assert 'href="/praatmee/en/privacy"' in page
+    assert 'href="/praatmee/static/css/site.css?v=' in page
+    assert 'href="/praatmee/" lang="nl"' in page
+    dutch = client.get("/", headers={"X-Forwarded-Prefix": "/praatmee"}).text
+    assert 'href="/praatmee/toegankelijkheid"' in dutch
+    assert 'href="/praatmee/en/" lang="en"' in dutch
+
+
+def test_script_name_mount_works_too(client, mastodon):
+    mastodon.standard()
+    page = client.get("/privacy", base_url="http://localhost/praatmee").text
+    assert 'href="/praatmee/"' in page
+    assert 'href="/praatmee/en/privacy" lang="en"' in page
+
+
+# --- the entry page, in order ---------------------------------------------------------------
+
+def test_entry_page_sections_come_in_the_promised_order(client, mastodon):
+    mastodon.standard()
+    page = client.get("/").text
+    page = page[page.index("<body"):]
+    order = ["Gemeente Amsterdam", "<h1", "Stel je vraag aan het Innovatieteam", "Account aanmaken (2 min)",
+             "Heb je al een Mastodon-account? Reageer direct", "Zo werkt het", "Het gesprek",
+             "Wie zit erachter?", "Wat gebeurt er met je input?", "Waarom Mastodon?", "Huisregels",
+             'href="/privacy"', 'href="/toegankelijkheid"', "Broncode"]
+    positions = [page.find(marker) for marker in order]
+    assert -1 not in positions, [m for m, p in zip(order, positions) if p == -1]
+    assert positions == sorted(positions)
+
+
+def test_call_to_action_is_configurable(make_app, mastodon):
+    mastodon.standard()
+    app = make_app(CALL_TO_ACTION="Denk mee over digitalisering in Amsterdam",
+                   CALL_TO_ACTION_EN="Think along about digital Amsterdam")
+    client = app.test_client()
+    assert "<h1 id=\"cta\">Denk mee over digitalisering in Amsterdam</h1>" in client.get("/").text
+    assert "<h1 id=\"cta\">Think along about digital Amsterdam</h1>" in client.get("/en/").text
