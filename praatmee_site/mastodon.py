@@ -371,12 +371,14 @@ def parse_instance(raw: Any, rules_raw: Any = None) -> Instance:
         min_age = registrations.get("min_age")
         reg_url = _http_url(registrations.get("url")) or None
         domain = _text(raw.get("domain"))
-    else:  # v1
-        enabled = registrations is True
+    elif isinstance(registrations, bool):  # v1
+        enabled = registrations
         approval = raw.get("approval_required") is True
         min_age = None
         reg_url = None
         domain = _text(raw.get("uri"))
+    else:
+        raise BadResponse("instance without registration information")
     rules_source = rules_raw if isinstance(rules_raw, list) else raw.get("rules")
     rules = tuple(
         Rule(str(r.get("id", "")), _text(r.get("text")).strip(), _text(r.get("hint")).strip())
@@ -392,6 +394,11 @@ def parse_instance(raw: Any, rules_raw: Any = None) -> Instance:
         rules=rules,
         version=_text(raw.get("version")),
     )
+
+
+def _checked_instance(raw: Any) -> dict:
+    parse_instance(raw)
+    return raw
 
 
 # --- thread references --------------------------------------------------------------------------
@@ -545,11 +552,9 @@ class MastodonClient:
 
     def instance(self) -> Result:
         try:
-            raw = self.fetch("/api/v2/instance", ttl=self.settings.instance_ttl,
-                             parse=lambda r: _require(r, dict, "an instance object"))
+            raw = self.fetch("/api/v2/instance", ttl=self.settings.instance_ttl, parse=_checked_instance)
         except NotFound:
-            raw = self.fetch("/api/v1/instance", ttl=self.settings.instance_ttl,
-                             parse=lambda r: _require(r, dict, "an instance object"))
+            raw = self.fetch("/api/v1/instance", ttl=self.settings.instance_ttl, parse=_checked_instance)
         rules = None
         if not isinstance(raw.value.get("rules"), list):
             try:
@@ -558,9 +563,6 @@ class MastodonClient:
                 rules = None
         return Result(parse_instance(raw.value, rules), raw.fetched_at, raw.stale)
 
-    def rules(self) -> Result:
-        return self.fetch("/api/v1/instance/rules", ttl=self.settings.instance_ttl,
-                          parse=lambda raw: parse_instance({"registrations": False}, raw).rules)
 
     # -- the conversation ------------------------------------------------------------------
     def current_thread_id(self) -> Result:

@@ -71,12 +71,11 @@ class FakeHome:
     def __init__(self, mock: responses.RequestsMock):
         self.mock = mock
 
-    def add(self, path: str, body=None, status: int = 200, **kwargs):
-        url = HOME + path
-        if body is None:
-            self.mock.add(responses.GET, url, status=status, **kwargs)
-        else:
-            self.mock.add(responses.GET, url, json=body, status=status, **kwargs)
+    def add(self, path: str, json_body=None, **kwargs):
+        """A JSON body, or any `responses` keywords (status, body=an exception, headers, …)."""
+        if json_body is not None:
+            kwargs["json"] = json_body
+        self.mock.add(responses.GET, HOME + path, **kwargs)
 
     def standard(self, instance: str = "instance_open.json"):
         self.add("/api/v1/accounts/lookup", fixture_json("account_lookup.json"))
