@@ -37,6 +37,7 @@ def entry_page(*, call_to_action: str, thread_reference: str | None = None, invi
         input_text=input_text or config.get("INPUT_TEXT"),
         note=note,
         demo=config["DEMO"],
+        entry_page=True,
         **extra,
     ), status
 

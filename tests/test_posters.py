@@ -1,0 +1,482 @@
+"""Printed matter and the kiosk QR: every code scans to the campaign URL at level Q, text fits
+without clipping, sizes are exact, and the same input gives the same bytes."""
+
+from __future__ import annotations
+
+import io
+import re
+import xml.etree.ElementTree as ET
+
+import pypdfium2 as pdfium
+import pytest
+import zxingcpp
+from PIL import Image, ImageChops, ImageDraw
+
+from praatmee_site import posters
+from praatmee_site.posters import Box, PosterSpec, PosterText
+
+URL = "https://amsterdam.nl/praatmee/c/bibliotheek-oost"
+SHORT_LINK = "amsterdam.nl/praatmee"
+
+NL = PosterText(
+    headline="Stel je vraag aan het Innovatieteam",
+    why="Praat mee met de gemeente op Mastodon — eerst lezen mag ook",
+    signup="Account aanmaken kost 2 minuten",
+    sms="Stuur PRAATMEE naar 4444",
+    steps=(
+        "Scan de QR-code of typ amsterdam.nl/praatmee",
+        "Tik op ‘Account aanmaken’",
+        "Kies een naam en een wachtwoord",
+        "Bevestig je e-mailadres en praat mee",
+    ),
+    tagline="Praat mee op Mastodon",
+)
+EN = PosterText(
+    headline="Ask the Innovation Team your question",
+    why="Join the city's conversation on Mastodon — reading first is fine too",
+    signup="Creating an account takes 2 minutes",
+    sms="Text PRAATMEE to 4444",
+    steps=(
+        "Scan the QR code or type amsterdam.nl/praatmee",
+        "Tap ‘Create account’",
+        "Choose a name and a password",
+        "Confirm your e-mail address and join in",
+    ),
+    tagline="Join the conversation on Mastodon",
+)
+SPEC = PosterSpec(URL, SHORT_LINK, (NL,))
+BILINGUAL = PosterSpec(URL, SHORT_LINK, (NL, EN))
+
+LONG_CALL = (
+    "Denk mee over hoe de gemeente digitale diensten maakt: welke vragen heb jij over privacy, "
+    "camera's in de openbare ruimte, algoritmes bij uitkeringen en de nieuwe app voor afval? "
+    "Wij lezen echt alles!!"
+)
+LONG_WORD = "Gemeenteraadsverkiezingsbijeenkomstenprogrammacommissievergaderingsagendapuntenlijst"
+
+PAPER_PT = {
+    "A3": (841.89, 1190.55),
+    "A4": (595.28, 841.89),
+    "A5": (419.53, 595.28),
+    "A6": (297.64, 419.53),
+}
+PAPER_PX = {"A4": (2480, 3508), "A3": (3508, 4961), "A6": (1240, 1748)}
+MIN_QR_PX = {"A4": 709, "A3": 1063}  # 6 cm and 9 cm at 300 dpi
+PT = 300 / 72  # pixels per point at 300 dpi
+# Readable from a step back: 20 pt on an A4 poster, scaled with the paper (A3 is read from further).
+READABLE_HEADLINE_PX = {"A4": 20 * PT, "A3": 28 * PT, "A6": 12 * PT}
+READABLE_BODY_PX = {"A4": 14 * PT, "A3": 20 * PT, "A6": 8 * PT}
+
+
+def qr_codes(image: Image.Image) -> list[zxingcpp.Barcode]:
+    return zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+
+
+def assert_campaign_qr(image: Image.Image, count: int = 1) -> list[zxingcpp.Barcode]:
+    codes = qr_codes(image)
+    assert len(codes) == count
+    for code in codes:
+        assert code.text == URL
+        assert code.ec_level == "Q"
+    return codes
+
+
+def pdf_pages(data: bytes, dpi: int = 100) -> list[tuple[tuple[float, float], Image.Image]]:
+    document = pdfium.PdfDocument(data)
+    return [(page.get_size(), page.render(scale=dpi / 72).to_pil()) for page in document]
+
+
+def png(data: bytes) -> Image.Image:
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def is_white(image: Image.Image, box: Box) -> bool:
+    region = image.convert("RGB").crop((box.x0, box.y0, box.x1, box.y1))
+    return all(low == 255 for low, _ in region.getextrema())
+
+
+def rasterize_qr_svg(svg: str, scale: int = 8) -> Image.Image:
+    """Paints the SVG's white square and the rectangles of its one path (M, h, v, z only)."""
+    root = ET.fromstring(svg)
+    _, _, width, height = (int(v) for v in root.attrib["viewBox"].split())
+    namespace = "{http://www.w3.org/2000/svg}"
+    assert root.find(f"{namespace}rect").attrib["fill"].lower() in ("#fff", "#ffffff", "white")
+    image = Image.new("L", (width * scale, height * scale), 255)
+    draw = ImageDraw.Draw(image)
+    corners: list[tuple[int, int]] = []
+    numbers: list[int] = []
+    command = ""
+    for token in re.findall(r"[A-Za-z]|-?\d+", root.find(f"{namespace}path").attrib["d"]):
+        if token.isalpha():
+            command, numbers = token, []
+            if command == "z":
+                xs, ys = {x for x, _ in corners}, {y for _, y in corners}
+                assert len(corners) == 4 and len(xs) == len(ys) == 2, "modules are rectangles"
+                x0, y0, x1, y1 = (v * scale for v in (min(xs), min(ys), max(xs), max(ys)))
+                draw.rectangle((x0, y0, x1 - 1, y1 - 1), fill=0)
+            continue
+        numbers.append(int(token))
+        x, y = corners[-1] if corners else (0, 0)
+        if command == "M" and len(numbers) == 2:
+            corners = [(numbers[0], numbers[1])]
+        elif command == "h":
+            corners.append((x + numbers[-1], y))
+        elif command == "v":
+            corners.append((x, y + numbers[-1]))
+        elif command != "M":
+            raise AssertionError(f"unexpected path command {command!r}")
+    return image
+
+
+# --- rendered once for the whole module -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def poster_files() -> dict[tuple[str, str], bytes]:
+    return {
+        (size, fmt): posters.render(SPEC, size, fmt)
+        for size in ("A4", "A3", "A6")
+        for fmt in ("pdf", "png", "svg")
+    }
+
+
+@pytest.fixture(scope="module")
+def long_call_spec() -> PosterSpec:
+    assert len(LONG_CALL) == 200
+    return PosterSpec(URL, SHORT_LINK, (PosterText(LONG_CALL, NL.why, NL.signup, NL.sms),))
+
+
+# --- posters: the QR ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "png", "svg"])
+@pytest.mark.parametrize("size", ["A4", "A3", "A6"])
+def test_poster_qr_decodes_to_campaign_url_at_level_q(poster_files, size, fmt):
+    data = poster_files[size, fmt]
+    if fmt == "pdf":
+        ((_, image),) = pdf_pages(data)
+    elif fmt == "png":
+        image = png(data)
+    else:
+        assert data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<svg')
+        image = rasterize_qr_svg(data.decode().split("\n", 1)[1])
+    assert_campaign_qr(image)
+
+
+@pytest.mark.parametrize("size", ["A4", "A3"])
+def test_qr_is_printed_at_least_6_cm_on_a4_and_9_cm_on_a3(poster_files, size):
+    qr = posters.poster_layout(SPEC, size).qr
+    assert qr.symbol.width >= MIN_QR_PX[size]
+    # And as a scanner sees the printed page: corner to corner of the symbol.
+    (code,) = assert_campaign_qr(png(poster_files[size, "png"]))
+    assert code.position.top_right.x - code.position.top_left.x >= MIN_QR_PX[size] - qr.module_px
+
+
+@pytest.mark.parametrize("size", ["A4", "A3", "A6"])
+def test_quiet_zone_is_four_white_modules_around_the_symbol(poster_files, size):
+    image = png(poster_files[size, "png"]).convert("L")
+    qr = posters.poster_layout(SPEC, size).qr
+    module = qr.module_px
+    symbol = qr.symbol
+    # Measured on the pixels: the top-left finder pattern is 7 dark modules wide.
+    run = 0
+    while image.getpixel((symbol.x0 + run, symbol.y0)) < 128:
+        run += 1
+    assert run == 7 * module
+    for x, y in ((symbol.x0, symbol.y0), (symbol.x1 - 1, symbol.y0), (symbol.x0, symbol.y1 - 1)):
+        assert image.getpixel((x, y)) < 128  # the finder patterns sit right at the symbol's corners
+    quiet = 4 * module
+    ring = [
+        Box(symbol.x0 - quiet, symbol.y0 - quiet, symbol.x1 + quiet, symbol.y0),
+        Box(symbol.x0 - quiet, symbol.y1, symbol.x1 + quiet, symbol.y1 + quiet),
+        Box(symbol.x0 - quiet, symbol.y0, symbol.x0, symbol.y1),
+        Box(symbol.x1, symbol.y0, symbol.x1 + quiet, symbol.y1),
+    ]
+    for strip in ring:
+        assert is_white(image, strip), strip
+
+
+# --- posters: paper and pixels -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", ["A4", "A3", "A6"])
+def test_png_has_the_exact_pixel_size_at_300_dpi(poster_files, size):
+    image = png(poster_files[size, "png"])
+    assert image.size == PAPER_PX[size]
+    assert image.info["dpi"] == pytest.approx((300, 300), abs=0.01)
+
+
+@pytest.mark.parametrize("size", ["A4", "A3", "A6"])
+def test_pdf_page_is_exactly_the_paper_size(poster_files, size):
+    data = poster_files[size, "pdf"]
+    assert data.startswith(b"%PDF-")
+    ((page_size, _),) = pdf_pages(data, dpi=20)
+    assert page_size == pytest.approx(PAPER_PT[size], abs=1)
+
+
+def test_poster_carries_the_city_in_text_and_red_for_identity_only(poster_files):
+    layout = posters.poster_layout(SPEC, "A4")
+    assert layout.block("city").lines[0].text == "Gemeente Amsterdam"
+    assert len(layout.crosses) == 3
+    image = png(poster_files["A4", "png"]).convert("RGB")
+    for cross in layout.crosses:
+        centre = ((cross.x0 + cross.x1) // 2, (cross.y0 + cross.y1) // 2)
+        assert image.getpixel(centre) == posters.CITY_RED
+    assert image.getpixel((10, layout.height - 10)) == posters.CITY_RED
+    # Paint the crosses and the band out: no red remains, so all text is ink, never red.
+    draw = ImageDraw.Draw(image)
+    for box in (*layout.crosses, layout.band):
+        draw.rectangle((box.x0, box.y0, box.x1 - 1, box.y1 - 1), fill="white")
+    red, green, _ = image.split()
+    reddish = ImageChops.multiply(
+        red.point(lambda v: 255 * (v > 150)), green.point(lambda v: 255 * (v < 100))
+    )
+    assert reddish.getbbox() is None
+
+
+# --- posters: text that fits -------------------------------------------------------------------
+
+
+def assert_laid_out_within_margins(layout: posters.Layout) -> None:
+    """Every glyph and the QR inside the margins, and nothing on top of anything else."""
+    things = [block.ink for block in layout.blocks] + ([layout.qr.box] if layout.qr else [])
+    for box in things:
+        assert layout.content.contains(box), box
+    for index, box in enumerate(things):
+        for other in things[index + 1 :]:
+            assert not box.overlaps(other), (box, other)
+
+
+def assert_fits(layout: posters.Layout, image: Image.Image) -> None:
+    """As laid out, and as painted: the margins are blank."""
+    assert_laid_out_within_margins(layout)
+    band_top = layout.band.y0 if layout.band else layout.height
+    margins = [
+        Box(0, 0, layout.width, layout.content.y0),
+        Box(0, 0, layout.content.x0, band_top),
+        Box(layout.content.x1, 0, layout.width, band_top),
+        Box(0, layout.content.y1, layout.width, band_top),
+    ]
+    for margin in margins:
+        assert is_white(image, margin), margin
+
+
+@pytest.mark.parametrize("size", ["A4", "A3", "A6"])
+def test_200_character_call_to_action_fits_within_the_margins_at_a_readable_size(
+    long_call_spec, size
+):
+    layout = posters.poster_layout(long_call_spec, size)
+    headline = layout.block("headline")
+    assert " ".join(line.text for line in headline.lines) == LONG_CALL  # every word, in order
+    assert headline.px >= READABLE_HEADLINE_PX[size]
+    for role in ("why", "footer"):
+        assert layout.block(role).px >= READABLE_BODY_PX[size]
+    image = png(posters.render(long_call_spec, size, "png"))
+    assert_fits(layout, image)
+    assert_campaign_qr(image)
+
+
+@pytest.mark.parametrize("size", ["A4", "A6"])
+def test_a_single_very_long_word_is_broken_not_clipped(size):
+    spec = PosterSpec(URL, SHORT_LINK, (PosterText(LONG_WORD, NL.why, NL.signup),))
+    layout = posters.poster_layout(spec, size)
+    headline = layout.block("headline")
+    assert "".join(line.text for line in headline.lines) == LONG_WORD
+    assert headline.px >= READABLE_HEADLINE_PX[size]
+    assert_fits(layout, png(posters.render(spec, size, "png")))
+
+
+def test_bilingual_200_character_calls_to_action_fit_on_a4():
+    spec = PosterSpec(URL, SHORT_LINK, (PosterText(LONG_CALL, NL.why, NL.signup, NL.sms), EN))
+    layout = posters.poster_layout(spec, "A4")
+    assert layout.block("headline").px >= READABLE_HEADLINE_PX["A4"]
+    assert layout.qr.symbol.width >= MIN_QR_PX["A4"]
+    assert_fits(layout, png(posters.render(spec, "A4", "png")))
+
+
+def test_a_call_to_action_too_long_for_any_readable_size_is_refused_not_clipped():
+    spec = PosterSpec(URL, SHORT_LINK, (PosterText(LONG_CALL * 4),))
+    with pytest.raises(ValueError, match="headline"):
+        posters.render(spec, "A6", "png")
+
+
+def footer_text(spec: PosterSpec, size: str = "A4") -> str:
+    return "\n".join(line.text for line in posters.poster_layout(spec, size).block("footer").lines)
+
+
+def test_sms_line_appears_only_when_given():
+    without = PosterSpec(URL, SHORT_LINK, (PosterText(NL.headline, NL.why, NL.signup, sms=None),))
+    assert "Stuur PRAATMEE naar 4444" in footer_text(SPEC)
+    assert "4444" not in footer_text(without)
+    assert "Account aanmaken kost 2 minuten" in footer_text(without)
+    assert posters.render(SPEC, "A6", "png") != posters.render(without, "A6", "png")
+
+
+def test_bilingual_poster_shows_both_headlines_and_both_sms_lines():
+    layout = posters.poster_layout(BILINGUAL, "A4")
+    headline = " ".join(line.text for line in layout.block("headline").lines)
+    assert NL.headline in headline and EN.headline in headline
+    assert NL.sms in footer_text(BILINGUAL) and EN.sms in footer_text(BILINGUAL)
+    # Dutch first and larger; English after it.
+    lines = layout.block("headline").lines
+    assert lines[0].px > lines[-1].px
+    image = png(posters.render(BILINGUAL, "A4", "png"))
+    assert_fits(layout, image)
+    assert_campaign_qr(image)
+
+
+# --- determinism -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg", "pdf"])
+def test_the_same_poster_gives_the_same_bytes(poster_files, fmt):
+    assert posters.render(SPEC, "A4", fmt) == poster_files["A4", fmt]
+
+
+def test_pdf_carries_no_creation_date(poster_files):
+    assert b"/CreationDate" not in poster_files["A4", "pdf"]
+    assert b"/ModDate" not in poster_files["A4", "pdf"]
+
+
+def test_handout_and_social_images_are_deterministic():
+    assert posters.handout_pdf(SPEC, sheet="A5") == posters.handout_pdf(SPEC, sheet="A5")
+    assert posters.social_png(SPEC, "square") == posters.social_png(SPEC, "square")
+
+
+# --- the handout -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def handout_a4() -> bytes:
+    return posters.handout_pdf(BILINGUAL)
+
+
+def test_handout_puts_four_scannable_cards_on_an_a4_sheet(handout_a4):
+    ((page_size, image),) = pdf_pages(handout_a4, dpi=150)
+    assert page_size == pytest.approx(PAPER_PT["A4"], abs=1)
+    assert_campaign_qr(image, count=4)
+
+
+def test_handout_puts_two_scannable_cards_on_an_a5_sheet():
+    ((page_size, image),) = pdf_pages(posters.handout_pdf(SPEC, sheet="A5"), dpi=150)
+    assert page_size == pytest.approx(PAPER_PT["A5"][::-1], abs=1)  # landscape
+    assert_campaign_qr(image, count=2)
+
+
+def test_handout_card_has_short_link_and_four_numbered_steps_in_each_language():
+    for language, text in enumerate((NL, EN)):
+        layout = posters.handout_card_layout(BILINGUAL, language)
+        assert (layout.width, layout.height) == PAPER_PX["A6"]
+        assert layout.block("link").lines[0].text == SHORT_LINK
+        steps = [line.text for line in layout.block("steps").lines]
+        for number, step in enumerate(text.steps, start=1):
+            assert f"{number}." in steps
+            assert step.split()[0] in " ".join(steps)
+        assert_laid_out_within_margins(layout)
+
+
+def test_handout_without_steps_is_refused():
+    spec = PosterSpec(URL, SHORT_LINK, (PosterText(NL.headline),))
+    with pytest.raises(ValueError, match="steps"):
+        posters.handout_pdf(spec)
+
+
+# --- social images -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("kind", "size"), [("square", (1080, 1080)), ("story", (1080, 1920))])
+def test_social_image_has_exact_size_text_and_no_qr_by_default(kind, size):
+    image = png(posters.social_png(SPEC, kind))
+    assert image.size == size
+    assert qr_codes(image) == []
+    layout = posters.social_layout(SPEC, kind)
+    assert layout.qr is None
+    assert " ".join(line.text for line in layout.block("headline").lines) == NL.headline
+    assert layout.block("tagline").lines[0].text == "Praat mee op Mastodon"
+    assert layout.block("link").lines[0].text == SHORT_LINK
+    assert_fits(layout, image)
+
+
+@pytest.mark.parametrize(("kind", "size"), [("square", (1080, 1080)), ("story", (1080, 1920))])
+def test_social_image_with_qr_decodes_to_campaign_url(kind, size):
+    image = png(posters.social_png(SPEC, kind, with_qr=True))
+    assert image.size == size
+    assert_campaign_qr(image)
+    layout = posters.social_layout(SPEC, kind, with_qr=True)
+    assert_fits(layout, image)
+
+
+# --- the bare QR and the kiosk -----------------------------------------------------------------
+
+
+def test_kiosk_svg_is_safe_to_inline_and_scales_with_css():
+    svg = posters.qr_svg(URL, label='Scan mij: "praat mee" <nu> & hier')
+    root = ET.fromstring(svg)  # well-formed on its own
+    assert not svg.startswith("<?xml")
+    assert "style=" not in svg
+    assert "<script" not in svg.lower()
+    assert not re.search(r"\son\w+=", svg)  # no event handlers
+    assert root.attrib["role"] == "img"
+    assert root.attrib["aria-label"] == 'Scan mij: "praat mee" <nu> & hier'
+    title = root.find("{http://www.w3.org/2000/svg}title")
+    assert title.text == 'Scan mij: "praat mee" <nu> & hier'
+    assert re.fullmatch(r"0 0 (\d+) \1", root.attrib["viewBox"])
+    assert "width" not in root.attrib and "height" not in root.attrib
+    assert_campaign_qr(rasterize_qr_svg(svg))
+
+
+def test_kiosk_svg_keeps_a_quiet_zone_of_four_modules():
+    svg = posters.qr_svg(URL, label="QR")
+    side = int(ET.fromstring(svg).attrib["viewBox"].split()[2])
+    image = rasterize_qr_svg(svg, scale=1)
+    dark = ImageChops.invert(image).getbbox()
+    assert dark == (4, 4, side - 4, side - 4)
+
+
+def test_bare_qr_png_decodes_with_quiet_zone():
+    image = png(posters.qr_png(URL, module_px=10))
+    assert_campaign_qr(image)
+    side = image.width
+    assert side % 10 == 0
+    dark = ImageChops.invert(image.convert("L")).getbbox()
+    assert dark == (40, 40, side - 40, side - 40)
+
+
+def test_render_svg_is_the_bare_qr_at_its_printed_size(poster_files):
+    svg = poster_files["A4", "svg"].decode()
+    width_mm = float(re.search(r'width="([\d.]+)mm"', svg).group(1))
+    assert width_mm >= 60
+
+
+# --- refusals ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("size", "fmt"), [("A5", "pdf"), ("a4", "pdf"), ("A4", "jpg"), ("A4", "")])
+def test_unknown_size_or_format_raises_value_error(size, fmt):
+    with pytest.raises(ValueError, match="unknown (size|format)"):
+        posters.render(SPEC, size, fmt)
+
+
+def test_unknown_social_kind_or_handout_sheet_raises_value_error():
+    with pytest.raises(ValueError, match="unknown kind"):
+        posters.social_png(SPEC, "banner")
+    with pytest.raises(ValueError, match="unknown sheet"):
+        posters.handout_pdf(SPEC, sheet="A3")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: PosterSpec("javascript:alert(1)", SHORT_LINK, (NL,)),
+        lambda: PosterSpec(URL, SHORT_LINK, ()),
+        lambda: PosterSpec(URL, SHORT_LINK, (NL, EN, NL)),
+        lambda: PosterSpec(URL, " ", (NL,)),
+        lambda: PosterText(" "),
+    ],
+)
+def test_specs_that_cannot_make_a_poster_are_refused(make):
+    with pytest.raises(ValueError):
+        make()
