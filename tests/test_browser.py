@@ -1,0 +1,148 @@
+"""Proof in a real browser: Chromium through Playwright, axe-core for accessibility.
+
+The demo app needs no network; the fixture-thread app gets its Mastodon answers from `responses`
+inside this process, and image requests to the fake home server are answered by the page's router.
+"""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import HOME, describe_violations, run_axe, screenshot
+from tests.xss_corpus import hostile_context
+
+pytestmark = pytest.mark.browser
+
+SIZES = {"phone": (360, 740), "desktop": (1280, 800)}
+PAGES = ["/", "/privacy", "/toegankelijkheid", "/en/", "/en/privacy", "/en/toegankelijkheid"]
+
+
+@pytest.fixture
+def demo_server(make_app, live_server_for):
+    return live_server_for(make_app(DEMO=True))
+
+
+@pytest.fixture
+def thread_server(make_app, live_server_for, mastodon):
+    mastodon.standard()
+    return live_server_for(make_app())
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("path", PAGES)
+def test_axe_finds_no_violations_and_nothing_scrolls_sideways(demo_server, open_page, path, size):
+    width, height = SIZES[size]
+    page = open_page(demo_server.url, width=width, height=height)
+    page.goto(demo_server.url + path)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    violations = run_axe(page)
+    screenshot(page, f"{path.strip('/').replace('/', '_') or 'index'}_{size}")
+    assert violations == [], describe_violations(violations)
+    assert page.outside_requests == []
+
+
+@pytest.mark.parametrize("path", ["/", "/en/"])
+def test_sign_up_button_is_the_first_stop_after_the_skip_link_and_big_enough(demo_server, open_page, path):
+    page = open_page(demo_server.url, width=360, height=740)
+    page.goto(demo_server.url + path)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("Tab")
+    focused = page.evaluate("({cls: document.activeElement.className, text: document.activeElement.textContent,"
+                            " h: document.activeElement.getBoundingClientRect().height})")
+    assert focused["cls"] == "button"
+    assert focused["text"] in ("Account aanmaken (2 min)", "Create an account (2 min)")
+    assert focused["h"] >= 44
+
+
+def test_keyboard_reaches_every_action_with_a_visible_focus_ring(demo_server, open_page):
+    page = open_page(demo_server.url, width=1280, height=800)
+    page.goto(demo_server.url + "/")
+    expected = page.evaluate("""Array.from(document.querySelectorAll('a[href], summary, button, input'))
+        .filter(e => e.checkVisibility())
+        .map(e => e.tagName + '|' + (e.getAttribute('href') || e.textContent.trim().slice(0, 40)))""")
+    reached, rings = [], []
+    for _ in range(len(expected) + 5):
+        page.keyboard.press("Tab")
+        info = page.evaluate("""(() => { const e = document.activeElement; const s = getComputedStyle(e);
+            return {key: e.tagName + '|' + (e.getAttribute('href') || e.textContent.trim().slice(0, 40)),
+                    ring: (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || s.boxShadow !== 'none'}; })()""")
+        if info["key"].startswith("BODY|") or (reached and info["key"] == reached[0]):
+            break
+        reached.append(info["key"])
+        rings.append(info["ring"])
+    missing = [e for e in expected if e not in reached]
+    assert missing == [], f"not reachable by keyboard: {missing}"
+    assert all(rings), [k for k, r in zip(reached, rings) if not r]
+
+
+def test_page_is_complete_without_javascript(demo_server, open_page):
+    page = open_page(demo_server.url, javascript=False)
+    page.goto(demo_server.url + "/")
+    text = page.inner_text("main")
+    for expected in ("Account aanmaken (2 min)", "Heb je al een Mastodon-account? Reageer direct", "Zo werkt het",
+                     "Mijn moeder (82)", "Huisregels"):
+        assert expected in text
+    assert page.locator("article.post").count() == 8
+
+
+def test_language_switch_leads_to_the_english_page_and_back(demo_server, open_page):
+    page = open_page(demo_server.url)
+    page.goto(demo_server.url + "/")
+    page.click("text=Read this page in English")
+    assert page.url == demo_server.url + "/en/"
+    assert page.evaluate("document.documentElement.lang") == "en"
+    page.click("text=Privacy")
+    assert page.url == demo_server.url + "/en/privacy"
+    page.click("text=Lees deze pagina in het Nederlands")
+    assert page.url == demo_server.url + "/privacy"
+
+
+# --- the thread --------------------------------------------------------------------------------
+
+def test_content_warning_opens_by_keyboard_and_alt_text_is_reachable(thread_server, open_page):
+    page = open_page(thread_server.url, allow_hosts=(HOME,))
+    page.goto(thread_server.url + "/")
+    warning = page.locator("#post-106 details.cw")
+    assert warning.evaluate("d => d.open") is False
+    assert not page.locator("#post-106 .post-content").is_visible()
+    warning.locator(":scope > summary").focus()
+    page.keyboard.press("Enter")
+    assert warning.evaluate("d => d.open") is True
+    assert page.locator("#post-106 .post-content").is_visible()
+    alt = page.locator("#post-100 details.alt")
+    alt.locator(":scope > summary").focus()
+    page.keyboard.press("Space")
+    assert page.locator("#post-100 details.alt p").inner_text() == "Een rij fietsen voor het station"
+    assert page.locator("#post-100 .media img").get_attribute("alt") == "Een rij fietsen voor het station"
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_axe_on_a_thread_with_warning_media_poll_and_right_to_left_reply(thread_server, open_page, size):
+    width, height = SIZES[size]
+    page = open_page(thread_server.url, width=width, height=height, allow_hosts=(HOME,))
+    page.goto(thread_server.url + "/")
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    assert page.locator("[lang=ar]").count() == 1
+    assert page.locator(".poll").count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    violations = run_axe(page)
+    screenshot(page, f"thread_{size}")
+    assert violations == [], describe_violations(violations)
+    assert page.outside_requests == []
+
+
+def test_xss_corpus_is_inert_in_a_real_browser(make_app, live_server_for, mastodon, open_page):
+    mastodon.standard()
+    mastodon.mock.replace("GET", HOME + "/api/v1/statuses/100/context", json=hostile_context())
+    server = live_server_for(make_app())
+    page = open_page(server.url, allow_hosts=(HOME,))
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(server.url + "/")
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    page.locator("article.post").first.hover()
+    page.wait_for_timeout(200)
+    assert page.locator("article.post").count() > 30
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert dialogs == []
+    assert page.outside_requests == []
