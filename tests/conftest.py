@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 from praatmee_site import create_app
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+SHARED_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "shared"
 HOME = "https://social.test"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 CHROMIUM = os.environ.get("PRAATMEE_TEST_CHROMIUM", "/usr/bin/chromium")
