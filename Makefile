@@ -40,6 +40,7 @@ extract-messages: $(STAMP)
 
 update-messages: extract-messages
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/python translations/fill_en.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache artifacts

@@ -88,5 +88,7 @@ def configure_mastodon(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from . import reply
     from .residents import bp as residents
+    reply.init_app(app)
     app.register_blueprint(residents)

@@ -37,6 +37,8 @@ DEFAULTS: dict[str, object] = {
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
     "PROXIES": 1,
     "RESOLVER_LIMIT": "10 per minute;60 per hour",
+    # Flask-Limiter storage; "memory://" is per process (Redis: see the deployment guide).
+    "RATELIMIT_STORAGE_URI": "memory://",
 }
 
 BOOLEAN = {"DEMO", "ALLOW_PRIVATE_HOSTS"}

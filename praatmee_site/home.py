@@ -14,7 +14,8 @@ import requests
 from . import __version__
 from .cache import UpstreamCache
 from .content import DisplayPost, ImagePolicy, shape_thread
-from .mastodon import ClientSettings, Instance, MastodonClient, MastodonError, NotFound, Thread, status_id_from_reference
+from .mastodon import (ClientSettings, Instance, MastodonClient, MastodonError, NotFound, Status, Thread,
+                       status_id_from_reference)
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,19 @@ class Home:
             return Conversation(None, (), None, False, "unavailable")
         posts = shape_thread(result.value, home_domain=self.domain, images=self.images)
         return Conversation(result.value, tuple(posts), result.fetched_at, result.stale or chosen_stale)
+
+    def find_post(self, post_id: str, thread_references: tuple[str, ...] = ()) -> Status | None:
+        """A post we show (default thread, or the given campaign threads); else the default root.
+
+        Only posts already on our pages qualify, so a visitor cannot make us fetch arbitrary ids.
+        """
+        conversations = [self.conversation()] + [self.conversation(ref) for ref in thread_references if ref]
+        for conversation in conversations:
+            for post in conversation.posts:
+                if post.status.id == post_id:
+                    return post.status
+        first = next((c for c in conversations if c.posts), None)
+        return first.posts[0].status if first else None
 
     def registration(self, lang: str, invite_url: str | None = None) -> Registration:
         try:

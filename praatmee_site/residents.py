@@ -4,7 +4,7 @@ Pages here carry no per-visitor data and set no cookies, so shared caches may ke
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, url_for
 from flask_babel import gettext as _
 
 from .home import current_home
@@ -38,6 +38,7 @@ def entry_page(*, call_to_action: str, thread_reference: str | None = None, invi
         note=note,
         demo=config["DEMO"],
         entry_page=True,
+        reply_url=url_for("residents.reply"),
         **extra,
     ), status
 
@@ -64,6 +65,4 @@ def accessibility():
     return render_template("toegankelijkheid.html")
 
 
-@bp.get("/reageer")
-def reply():
-    return render_template("reply.html", post_url=None)
+from . import reply  # noqa: E402,F401 - "Reageer direct" views live in their own module, on this blueprint

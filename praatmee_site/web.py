@@ -11,6 +11,8 @@ from pathlib import Path
 
 from flask import Flask, g, jsonify, render_template, request
 from flask_babel import Babel, format_datetime, format_time
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -18,6 +20,8 @@ from .content import origin
 
 LANGUAGES = ("nl", "en")
 babel = Babel()
+# Per client address (after ProxyFix); in memory per process unless RATELIMIT_STORAGE_URI is configured.
+limiter = Limiter(get_remote_address, default_limits=[], headers_enabled=True)
 
 
 class LanguagePrefix:
@@ -54,6 +58,7 @@ def configure_web(app: Flask) -> None:
     proxies = app.config["PROXIES"]
     app.wsgi_app = ProxyFix(inner, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies) if proxies else inner
     babel.init_app(app, locale_selector=current_lang)
+    limiter.init_app(app)
 
     static_versions = _static_versions(Path(app.static_folder))
 

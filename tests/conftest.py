@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import threading
@@ -70,6 +71,8 @@ class FakeHome:
 
     def __init__(self, mock: responses.RequestsMock):
         self.mock = mock
+        # Only the home server is mocked; the fake fediverse (tests/fediverse.py) is real HTTPS.
+        mock.add_passthru(re.compile(r"https://(?!social\.test[/:])"))
 
     def add(self, path: str, json_body=None, **kwargs):
         """A JSON body, or any `responses` keywords (status, body=an exception, headers, …)."""
@@ -130,7 +133,9 @@ def browser():
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  # No name is ever looked up: whatever a page tries beyond 127.0.0.1 fails at once.
+                  "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"],
         )
         yield browser
         browser.close()

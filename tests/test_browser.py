@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import HOME, describe_violations, run_axe, screenshot
+from tests.fediverse import fake_fediverse_server, fediverse  # noqa: F401 - fixtures
 from tests.xss_corpus import hostile_context
 
 pytestmark = pytest.mark.browser
@@ -146,3 +147,56 @@ def test_xss_corpus_is_inert_in_a_real_browser(make_app, live_server_for, mastod
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert dialogs == []
     assert page.outside_requests == []
+
+
+# --- "Reageer direct" ------------------------------------------------------------------------
+
+@pytest.fixture
+def reply_server(make_app, live_server_for, mastodon, fediverse):
+    mastodon.standard()
+    return live_server_for(make_app(TESTING_NET_GUARD=fediverse.guard()))
+
+
+def test_typing_a_handle_lands_on_the_residents_own_server(reply_server, open_page):
+    page = open_page(reply_server.url, allow_hosts=(HOME,))
+    page.goto(reply_server.url + "/")
+    page.click("text=Heb je al een Mastodon-account? Reageer direct")
+    page.fill("#adres", "@naam@mastodon.test")
+    # The browser follows our 303; the fake server's name resolves nowhere, so catch the request itself.
+    with page.expect_request(lambda request: request.url.startswith("https://mastodon.test/")) as redirected:
+        page.keyboard.press("Enter")
+    assert redirected.value.url == ("https://mastodon.test/authorize_interaction?uri="
+                                    "https%3A%2F%2Fsocial.test%2Fusers%2Fstad%2Fstatuses%2F100")
+    assert redirected.value.redirected_from.url.startswith(reply_server.url + "/reageer?post=100&adres=")
+
+
+def test_the_browser_remembers_the_server_on_this_device_only(reply_server, open_page):
+    page = open_page(reply_server.url, allow_hosts=(HOME,))
+    page.goto(reply_server.url + "/reageer?post=101")
+    page.fill("#adres", "naam@mastodon.test")
+    with page.expect_request(lambda request: request.url.startswith("https://mastodon.test/")):
+        page.click("button[type=submit]")
+    later = page.context.new_page()  # the same device, another day
+    later.goto(reply_server.url + "/reageer?post=107")
+    assert later.input_value("#adres") == "naam@mastodon.test"
+    assert page.context.cookies() == []
+
+
+@pytest.mark.parametrize("query", ["post=101", "post=101&adres=%40naam", "post=101&adres=naam%40gts.test"])
+@pytest.mark.parametrize("lang", ["", "/en"])
+def test_axe_on_the_reply_pages(reply_server, open_page, query, lang):
+    page = open_page(reply_server.url, width=360, height=740, allow_hosts=(HOME,))
+    page.goto(f"{reply_server.url}{lang}/reageer?{query}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    violations = run_axe(page)
+    assert violations == [], describe_violations(violations)
+    assert page.outside_requests == []
+
+
+def test_reply_form_works_without_javascript_and_shows_the_error(reply_server, open_page):
+    page = open_page(reply_server.url, javascript=False)
+    page.goto(reply_server.url + "/reageer?post=101")
+    page.fill("#adres", "@naam")
+    page.click("button[type=submit]")
+    assert "Zet je server erbij" in page.inner_text("main")
+    assert page.input_value("#adres") == "@naam"
