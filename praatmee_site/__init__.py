@@ -90,5 +90,7 @@ def configure_mastodon(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from . import reply
     from .residents import bp as residents
+    from .helpers import bp as helpers
     reply.init_app(app)
     app.register_blueprint(residents)
+    app.register_blueprint(helpers)

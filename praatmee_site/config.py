@@ -37,12 +37,13 @@ DEFAULTS: dict[str, object] = {
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
     "PROXIES": 1,
     "RESOLVER_LIMIT": "10 per minute;60 per hour",
+    "KIOSK_REFRESH": 60,  # seconds between kiosk screen refreshes
     # Flask-Limiter storage; "memory://" is per process (Redis: see the deployment guide).
     "RATELIMIT_STORAGE_URI": "memory://",
 }
 
 BOOLEAN = {"DEMO", "ALLOW_PRIVATE_HOSTS"}
-NUMBERS = {"CONNECT_TIMEOUT", "READ_TIMEOUT", "CACHE_TTL", "INSTANCE_CACHE_TTL", "PROXIES"}
+NUMBERS = {"CONNECT_TIMEOUT", "READ_TIMEOUT", "CACHE_TTL", "INSTANCE_CACHE_TTL", "PROXIES", "KIOSK_REFRESH"}
 
 
 class ConfigError(Exception):

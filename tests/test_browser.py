@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import HOME, describe_violations, run_axe, screenshot
+from tests.conftest import HOME, describe_violations, fixture_json, run_axe, screenshot
 from tests.fediverse import fake_fediverse_server, fediverse  # noqa: F401 - fixtures
 from tests.xss_corpus import hostile_context
 
@@ -200,3 +200,59 @@ def test_reply_form_works_without_javascript_and_shows_the_error(reply_server, o
     page.click("button[type=submit]")
     assert "Zet je server erbij" in page.inner_text("main")
     assert page.input_value("#adres") == "@naam"
+
+
+# --- helpers: guide and kiosk ------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/hulp", "/en/hulp", "/kiosk", "/en/kiosk"])
+def test_axe_on_the_helper_guide_and_the_kiosk(demo_server, open_page, path):
+    for width, height in ((1280, 800), (768, 1024)):
+        page = open_page(demo_server.url, width=width, height=height)
+        page.goto(demo_server.url + path)
+        violations = run_axe(page)
+        assert violations == [], describe_violations(violations)
+        assert page.outside_requests == []
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (768, 1024)])
+def test_kiosk_fits_the_screen_and_its_qr_scans_from_a_screenshot(demo_server, open_page, width, height):
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    page = open_page(demo_server.url, width=width, height=height)
+    page.goto(demo_server.url + "/kiosk")
+    assert page.evaluate("document.documentElement.scrollHeight") <= height
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    qr = page.locator(".kiosk-qr svg").bounding_box()
+    assert qr["width"] >= min(width, height) / 2
+    assert qr["y"] + qr["height"] <= height
+    screenshot(page, f"kiosk_{width}x{height}")
+    image = Image.open(io.BytesIO(page.screenshot()))
+    results = zxingcpp.read_barcodes(image)
+    assert [r.text for r in results] == ["https://amsterdam.test/praatmee"]  # PRAATMEE_PUBLIC_URL
+
+
+def test_kiosk_refreshes_and_keeps_its_content_when_the_network_drops(make_app, live_server_for, mastodon,
+                                                                     open_page):
+    mastodon.standard()
+    server = live_server_for(make_app(KIOSK_REFRESH=1, CACHE_TTL=0))
+    page = open_page(server.url, width=1280, height=800, allow_hosts=(HOME,))
+    page.goto(server.url + "/kiosk")
+    assert "Een video" in page.inner_text(".kiosk-replies")
+    context = fixture_json("thread_context.json")
+    context["descendants"].append({**context["descendants"][0], "id": "120", "content": "<p>Vers van de pers</p>",
+                                   "created_at": "2026-11-03T00:00:00.000Z", "in_reply_to_id": "100"})
+    mastodon.mock.replace("GET", HOME + "/api/v1/statuses/100/context", json=context)
+    for _ in range(40):  # the page's CSP forbids eval, so poll from here instead of wait_for_function
+        if "Vers van de pers" in page.inner_text(".kiosk-replies"):
+            break
+        page.wait_for_timeout(200)
+    assert "Vers van de pers" in page.inner_text(".kiosk-replies")
+    page.unroute("**/*")
+    page.route("**/*", lambda route: route.abort("internetdisconnected"))
+    page.wait_for_timeout(2500)  # two refresh attempts fail
+    assert page.url == server.url + "/kiosk"
+    assert "Vers van de pers" in page.inner_text(".kiosk-replies")
+    assert page.locator(".kiosk-qr svg").count() == 1

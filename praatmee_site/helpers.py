@@ -1,0 +1,65 @@
+"""Blueprint for event helpers: the helper guide (/hulp), the kiosk screen (/kiosk) and the web snippet.
+
+The guide follows the home server's live registration state; the kiosk shows a large QR code and
+the newest replies, and keeps its last content when the network drops (see static/js/kiosk.js).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from . import posters
+from .config import short_link
+from .home import current_home
+from .residents import default_call_to_action
+from .web import current_lang
+
+bp = Blueprint("helpers", __name__)
+
+KIOSK_REPLIES = 3
+
+
+@bp.after_request
+def cacheable(response):
+    if response.status_code == 200:
+        response.headers.setdefault("Cache-Control", "public, max-age=60")
+    return response
+
+
+@bp.get("/hulp")
+def guide():
+    config = current_app.config
+    home = current_home()
+    return render_template(
+        "hulp.html",
+        registration=home.registration(current_lang()),
+        call_to_action=default_call_to_action(),
+        short_link=short_link(config["PUBLIC_URL"]),
+        password_url=f"{home.base_url}/auth/password/new",
+        confirmation_url=f"{home.base_url}/auth/confirmation/new",
+        campaigns=[],
+    )
+
+
+def kiosk_page(*, address: str, call_to_action: str, thread_reference: str | None = None):
+    """Full screen for a tablet on the table: CTA, a QR code of `address`, the short link, new replies."""
+    conversation = current_home().conversation(thread_reference)
+    newest = sorted(conversation.replies, key=lambda post: post.status.created_at, reverse=True)[:KIOSK_REPLIES]
+    # The SVG is drawn by posters.qr_svg from our own URL; its one text, the label, is escaped there.
+    qr = Markup(posters.qr_svg(address, _("QR code for %(address)s", address=address)))
+    return render_template(
+        "kiosk.html",
+        call_to_action=call_to_action,
+        qr=qr,
+        address=address,
+        short_link=short_link(address),
+        conversation=conversation,
+        newest=newest,
+        refresh_seconds=max(1, int(current_app.config["KIOSK_REFRESH"])),
+    )
+
+
+@bp.get("/kiosk")
+def kiosk():
+    return kiosk_page(address=current_app.config["PUBLIC_URL"], call_to_action=default_call_to_action())
