@@ -92,5 +92,7 @@ def register_blueprints(app: Flask) -> None:
     from .residents import bp as residents
     from .helpers import bp as helpers
     reply.init_app(app)
+    from . import staff
     app.register_blueprint(residents)
     app.register_blueprint(helpers)
+    staff.init_app(app)

@@ -70,10 +70,32 @@ class ScanCount(Base):
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class StaffAccount(Base):
+    __tablename__ = "staff_accounts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class AuditEntry(Base):
+    """Who changed what, when: staff actions and CLI changes, visible to staff."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
 # Each migration is applied once, in order; append, never edit a released one.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, lambda conn: Base.metadata.create_all(
         conn, tables=[LastGood.__table__, Campaign.__table__, ScanCount.__table__])),
+    (3, lambda conn: Base.metadata.create_all(conn, tables=[StaffAccount.__table__, AuditEntry.__table__])),
 ]
 
 
@@ -105,7 +127,7 @@ class Database:
                         conn.execute(text("SELECT pg_advisory_xact_lock(74657201)"))
                     SchemaVersion.__table__.create(conn, checkfirst=True)
                     done = set(conn.scalars(select(SchemaVersion.version)))
-                    for version, migrate in MIGRATIONS:
+                    for version, migrate in sorted(MIGRATIONS, key=lambda m: m[0]):
                         if version not in done:
                             migrate(conn)
                             conn.execute(SchemaVersion.__table__.insert().values(version=version, applied_at=utcnow()))
