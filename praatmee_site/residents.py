@@ -1,16 +1,22 @@
-"""Blueprint for residents: the entry page, privacy and accessibility statements.
+"""Blueprint for residents: the entry page, campaign pages, privacy and accessibility statements.
 
-Pages here carry no per-visitor data and set no cookies, so shared caches may keep them a minute.
+Pages here carry no per-visitor data and set no cookies, so shared caches may keep them a minute —
+except /c/<slug>, which counts scans and so must reach us every time.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, url_for
+import logging
+
+from flask import Blueprint, current_app, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 
+from . import campaigns
+from .db import current_db
 from .home import current_home
 from .web import current_lang
 
 bp = Blueprint("residents", __name__)
+log = logging.getLogger(__name__)
 
 
 @bp.after_request
@@ -66,3 +72,41 @@ def accessibility():
 
 
 from . import reply  # noqa: E402,F401 - "Reageer direct" views live in their own module, on this blueprint
+
+@bp.get("/c/<slug>")
+def campaign(slug: str):
+    """A campaign's entry page; one scan counted per real visit. Ended or unknown: the default page."""
+    database = current_db()
+    found = campaigns.get(database, slug)
+    today = campaigns.today()
+    canonical = dict(canonical_url=canonical_entry_url())
+    if found is None:
+        page = entry_page(call_to_action=default_call_to_action(), status=404, **canonical)
+    elif campaigns.has_ended(found, today):
+        # The campaign's figures are final; the poster still leads somewhere useful.
+        page = entry_page(call_to_action=default_call_to_action(),
+                          note=_("This campaign has ended — this is the current conversation"), **canonical)
+    else:
+        if campaigns.counts_as_scan(request.method, request.headers):
+            try:
+                campaigns.count_scan(database, found.id, today)
+            except Exception:  # noqa: BLE001 - a lost count must never cost a resident the page
+                log.warning("could not count a scan for campaign %s", found.slug, exc_info=True)
+        page = entry_page(
+            call_to_action=campaigns.call_to_action(found, current_lang()),
+            thread_reference=found.thread_url or None,
+            invite_url=found.invite_url or None,
+            input_text=found.input_text or None,
+            **canonical,
+        )
+    response = make_response(page)
+    # Shared caches must not answer for us, or scans would go uncounted; the thread itself still
+    # comes from the app's own cache.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def canonical_entry_url() -> str:
+    """The public entry page in the current language: campaign pages are copies of it."""
+    public_url = current_app.config["PUBLIC_URL"]
+    return f"{public_url}/en/" if current_lang() == "en" else f"{public_url}/"
