@@ -5,12 +5,13 @@ the newest replies, and keeps its last content when the network drops (see stati
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from . import posters
+from . import campaigns, posters, printed
 from .config import short_link
+from .db import current_db
 from .home import current_home
 from .residents import default_call_to_action
 from .web import current_lang
@@ -38,8 +39,21 @@ def guide():
         short_link=short_link(config["PUBLIC_URL"]),
         password_url=f"{home.base_url}/auth/password/new",
         confirmation_url=f"{home.base_url}/auth/confirmation/new",
-        campaigns=[],
+        campaigns=active_campaigns(),
     )
+
+
+def active_campaigns():
+    today = campaigns.today()
+    return [s.campaign for s in campaigns.list_with_totals(current_db(), today)
+            if not campaigns.has_ended(s.campaign, today)]
+
+
+def _active_campaign_or_404(slug: str):
+    campaign = campaigns.get(current_db(), slug)
+    if campaign is None or campaigns.has_ended(campaign, campaigns.today()):
+        abort(404)
+    return campaign
 
 
 def kiosk_page(*, address: str, call_to_action: str, thread_reference: str | None = None):
@@ -63,3 +77,31 @@ def kiosk_page(*, address: str, call_to_action: str, thread_reference: str | Non
 @bp.get("/kiosk")
 def kiosk():
     return kiosk_page(address=current_app.config["PUBLIC_URL"], call_to_action=default_call_to_action())
+
+
+@bp.get("/kiosk/<slug>")
+def kiosk_campaign(slug: str):
+    campaign = _active_campaign_or_404(slug)
+    return kiosk_page(address=campaigns.public_url(current_app.config["PUBLIC_URL"], campaign.slug),
+                      call_to_action=campaigns.call_to_action(campaign, current_lang()),
+                      thread_reference=campaign.thread_url or None)
+
+
+@bp.get("/hulp/flyer/<slug>.pdf")
+def handout(slug: str):
+    campaign = _active_campaign_or_404(slug)
+    langs = printed.LANGUAGES.get(request.args.get("lang", current_lang()), ("nl",))
+    response = current_app.response_class(printed.handout_pdf(campaign, current_app.config, langs),
+                                          mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="praatmee-{campaign.slug}-flyer.pdf"'
+    return response
+
+
+@bp.get("/embed/<slug>")
+def embed(slug: str):
+    """A copy-paste block for the city's website: a plain link, no script, no iframe, no tracking."""
+    campaign = _active_campaign_or_404(slug)
+    address = campaigns.public_url(current_app.config["PUBLIC_URL"], campaign.slug)
+    context = dict(campaign=campaign, address=address, short_link=short_link(address),
+                   call_to_action=campaigns.call_to_action(campaign, current_lang()))
+    return render_template("embed.html", snippet=render_template("embed_snippet.html", **context), **context)

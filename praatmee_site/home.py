@@ -103,11 +103,11 @@ class Home:
         return Conversation(result.value, tuple(posts), result.fetched_at, result.stale or chosen_stale)
 
     def find_post(self, post_id: str, thread_references: tuple[str, ...] = ()) -> Status | None:
-        """A post we show (default thread, or the given campaign threads); else the default root.
+        """A post we show (the given campaign threads, then the default one); else the first root.
 
         Only posts already on our pages qualify, so a visitor cannot make us fetch arbitrary ids.
         """
-        conversations = [self.conversation()] + [self.conversation(ref) for ref in thread_references if ref]
+        conversations = [self.conversation(ref) for ref in thread_references if ref] + [self.conversation()]
         for conversation in conversations:
             for post in conversation.posts:
                 if post.status.id == post_id:

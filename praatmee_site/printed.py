@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from . import campaigns
 from .config import short_link
 from .db import Campaign
+from . import posters
 from .posters import PosterSpec, PosterText
 
 # What `--lang` (and later the staff form) offers: one language, or both with Dutch first.
@@ -25,11 +26,20 @@ def poster_text(campaign: Campaign, lang: str, config: Mapping) -> PosterText:
         sms = None
         if config.get("SMS_KEYWORD") and config.get("SMS_NUMBER"):
             sms = _("Text %(keyword)s to %(number)s", keyword=config["SMS_KEYWORD"], number=config["SMS_NUMBER"])
+        link = short_link(config["PUBLIC_URL"])
         return PosterText(
             headline=campaigns.call_to_action(campaign, lang),
             why=_("Join the conversation with the city on Mastodon — reading first is fine too"),
             signup=_("Creating an account takes 2 minutes"),
             sms=sms,
+            # The handout's four steps: what a helper walks someone through at the table.
+            steps=(
+                _("Scan the QR code, or go to %(link)s", link=link),
+                _("Tap “Create an account (2 min)”"),
+                _("Choose a name, fill in your email and confirm the email"),
+                _("Reply: ask your question or share your idea"),
+            ),
+            tagline=_("Join the conversation on Mastodon"),
         )
 
 
@@ -43,3 +53,14 @@ def poster_spec(campaign: Campaign, config: Mapping, langs: tuple[str, ...] = ("
         texts=tuple(poster_text(campaign, lang, config) for lang in langs),
         city=city,
     )
+
+
+def handout_pdf(campaign: Campaign, config: Mapping, langs: tuple[str, ...] = ("nl",), sheet: str = "A4") -> bytes:
+    """A6 cards with the QR code, the short link and four numbered steps, to cut from A4 (or A5)."""
+    return posters.handout_pdf(poster_spec(campaign, config, langs), sheet)
+
+
+def social_png(campaign: Campaign, config: Mapping, kind: str, langs: tuple[str, ...] = ("nl",),
+               with_qr: bool = False) -> bytes:
+    """Square (1080×1080) or story (1080×1920) image for other channels; no QR unless asked for."""
+    return posters.social_png(poster_spec(campaign, config, langs), kind, with_qr)

@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 from flask import current_app, g, redirect, render_template, request
 from flask_babel import gettext as _
 
-from . import __version__
+from . import __version__, campaigns
+from .db import current_db
 from .home import current_home
 from .interact import DiscoveryCache, HandleError, Redirect, Resolver, is_home_server, parse_handle
 from .netguard import NetGuard
@@ -58,7 +59,9 @@ def _came_from_our_form() -> bool:
 def reply():
     g.form_leaves_site = True  # the form's answer is a redirect to the resident's own server
     home = current_home()
-    post = home.find_post(request.args.get("post", ""))
+    campaign = campaigns.get(current_db(), request.args.get("c", ""))
+    threads = (campaign.thread_url,) if campaign is not None and campaign.thread_url else ()
+    post = home.find_post(request.args.get("post", ""), threads)
     address = request.args.get("adres", "")
     context = dict(post=post, address=address[:MAX_LENGTH + 50], error=None, outcome=None)
     if "adres" not in request.args:

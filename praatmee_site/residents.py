@@ -27,7 +27,8 @@ def cacheable(response):
 
 
 def entry_page(*, call_to_action: str, thread_reference: str | None = None, invite_url: str | None = None,
-               input_text: str | None = None, note: str | None = None, status: int = 200, **extra):
+               input_text: str | None = None, note: str | None = None, status: int = 200,
+               campaign_slug: str | None = None, **extra):
     """The one entry page; campaigns reuse it with their own heading, thread and sign-up link."""
     lang = current_lang()
     config = current_app.config
@@ -44,7 +45,8 @@ def entry_page(*, call_to_action: str, thread_reference: str | None = None, invi
         note=note,
         demo=config["DEMO"],
         entry_page=True,
-        reply_url=url_for("residents.reply"),
+        campaign_slug=campaign_slug,  # "Reageer" links name the campaign, so its thread's posts are found
+        reply_url=url_for("residents.reply", c=campaign_slug),
         **extra,
     ), status
 
@@ -97,6 +99,7 @@ def campaign(slug: str):
             thread_reference=found.thread_url or None,
             invite_url=found.invite_url or None,
             input_text=found.input_text or None,
+            campaign_slug=found.slug,
             **canonical,
         )
     response = make_response(page)

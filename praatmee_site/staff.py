@@ -210,9 +210,15 @@ def campaign_edit(slug: str):
 @bp.post("/campagnes/<slug>/beeindigen")
 def campaign_end(slug: str):
     _campaign_or_404(slug)
-    campaigns.end(current_db(), slug, today=campaigns.today(), home_url=current_app.config["MASTODON_URL"])
-    _audit("campaign.end", slug)
-    flash(_("The campaign has ended. Its posters now lead to the current conversation."))
+    try:
+        campaigns.end(current_db(), slug, today=campaigns.today(), home_url=current_app.config["MASTODON_URL"])
+    except campaigns.CampaignError as error:  # e.g. it has not started yet
+        for messages in _problems(error).values():
+            for message in messages:
+                flash(message)
+    else:
+        _audit("campaign.end", slug)
+        flash(_("The campaign has ended. Its posters now lead to the current conversation."))
     return redirect(url_for("staff.campaign", slug=slug), code=303)
 
 

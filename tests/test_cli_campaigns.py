@@ -189,7 +189,7 @@ BAD_CREATES = {
     "slug-reserved": (["campaign", "create", "beheer", *CREATE[3:]],
                       ["is reserved for the site itself", "is bedoeld voor de site zelf"]),
     "duplicate": (CREATE, ["There is already a campaign with the slug 'bieb-oost'",
-                           "Er is al een actie met de slug 'bieb-oost'"]),
+                           "Er is al een campagne met de slug 'bieb-oost'"]),
     "place": ([*CREATE[:3], "--name", "x", "--place", "kroeg", "--cta", "x"],
               ["Unknown place type 'kroeg'", "Onbekende soort plek 'kroeg'"]),
     "thread-elsewhere": ([*CREATE, "--thread", "https://evil.example/@stad/100"],
@@ -227,7 +227,7 @@ def test_missing_required_options_are_a_usage_error(app, runner):
 
 BAD_UPDATES = {
     "unknown": (["campaign", "update", "bestaat-niet", "--name", "x"],
-                ["There is no campaign with the slug 'bestaat-niet'", "Er is geen actie met de slug 'bestaat-niet'"]),
+                ["There is no campaign with the slug 'bestaat-niet'", "Er is geen campagne met de slug 'bestaat-niet'"]),
     "thread-elsewhere": (["campaign", "update", "bieb-oost", "--name", "Nieuw",
                           "--thread", "https://evil.example/@a/1"],
                          ["must be the link of a post on social.test"]),
@@ -259,7 +259,7 @@ def test_unknown_campaign_is_refused_everywhere(app, runner, tmp_path, command, 
     monkeypatch.chdir(tmp_path)
     out = refused(runner, "campaign", command[0], "bestaat-niet", *command[1:])
     assert "There is no campaign with the slug 'bestaat-niet'" in out
-    assert "Er is geen actie met de slug 'bestaat-niet'" in out
+    assert "Er is geen campagne met de slug 'bestaat-niet'" in out
     assert snapshot(app) == []
     assert not (tmp_path / "x.pdf").exists()
 

@@ -6,6 +6,7 @@ import re
 import pytest
 
 from tests.conftest import HOME, fixture_json
+from tests.qr import codes_in_pdf, texts
 
 
 def test_guide_walks_through_sign_up_when_registration_is_open(client, mastodon):
@@ -101,3 +102,50 @@ def test_kiosk_stays_calm_when_mastodon_is_down(client, mastodon):
     assert page.status_code == 200
     assert "Het gesprek is even niet te laden." in page.text
     assert "<svg" in page.text
+
+
+# --- per campaign: kiosk, handout, snippet ------------------------------------------------------
+
+@pytest.fixture
+def with_campaign(app, runner):
+    result = runner.invoke(args=["campaign", "create", "bieb-oost", "--name", "OBA Oost", "--place", "bibliotheek",
+                                 "--cta", "Stel je vraag aan de bieb", "--cta-en", "Ask the library"])
+    assert result.exit_code == 0, result.output
+    return app
+
+
+def test_guide_links_kiosk_handout_and_snippet_for_every_active_campaign(with_campaign, client, mastodon, runner):
+    mastodon.standard()
+    runner.invoke(args=["campaign", "create", "oud", "--name", "Oud", "--place", "online", "--cta", "Oud",
+                        "--start", "2020-01-01", "--end", "2020-01-31"])
+    page = client.get("/hulp").text
+    assert 'href="/kiosk/bieb-oost">kioskscherm</a>' in page
+    assert 'href="/hulp/flyer/bieb-oost.pdf">flyer (pdf)</a>' in page
+    assert 'href="/embed/bieb-oost">stukje voor een website</a>' in page
+    assert "/kiosk/oud" not in page  # ended campaigns are not offered
+
+
+def test_campaign_kiosk_encodes_the_campaign_address_and_shows_its_call(with_campaign, client, mastodon):
+    mastodon.standard()
+    page = client.get("/kiosk/bieb-oost").text
+    assert "<h1>Stel je vraag aan de bieb</h1>" in page
+    assert 'aria-label="QR-code voor https://amsterdam.test/praatmee/c/bieb-oost"' in page
+    assert "<h1>Ask the library</h1>" in client.get("/en/kiosk/bieb-oost").text
+    assert client.get("/kiosk/bestaat-niet").status_code == 404
+
+
+def test_public_handout_is_a_pdf_whose_qr_leads_to_the_campaign(with_campaign, client):
+    response = client.get("/hulp/flyer/bieb-oost.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert texts(codes_in_pdf(response.data)) == {"https://amsterdam.test/praatmee/c/bieb-oost"}
+
+
+def test_embed_snippet_is_a_plain_link_block_without_script_or_iframe(with_campaign, client):
+    page = client.get("/embed/bieb-oost").text
+    snippet = re.search(r'<textarea id="snippet"[^>]*>(.*?)</textarea>', page, re.S).group(1)
+    assert "&lt;a href=&#34;https://amsterdam.test/praatmee/c/bieb-oost&#34;&gt;" in snippet \
+        or "&lt;a href=&quot;https://amsterdam.test/praatmee/c/bieb-oost&quot;&gt;" in snippet
+    for forbidden in ("script", "iframe", "img", "style", "utm_", "onclick"):
+        assert forbidden not in snippet.lower()
+    assert '<div class="snippet-preview"><aside class="praatmee" lang="nl">' in page

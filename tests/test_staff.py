@@ -147,3 +147,117 @@ def test_resident_pages_set_no_cookie_even_for_logged_in_staff(staff_client, mas
     mastodon.standard()
     for path in ("/", "/en/", "/privacy", "/hulp", "/kiosk", "/reageer"):
         assert "Set-Cookie" not in staff_client.get(path).headers, path
+
+
+# --- campaigns in the browser's forms ----------------------------------------------------------
+
+def create_campaign(client, **fields):
+    token = csrf_token(client, "/beheer/campagnes/nieuw")
+    data = {"slug": "bieb-oost", "name": "OBA Oost", "place": "bibliotheek",
+            "cta_nl": "Stel je vraag aan het Innovatieteam", "csrf_token": token} | fields
+    return client.post("/beheer/campagnes/nieuw", data=data)
+
+
+def test_overview_lists_campaigns_with_scans_today_week_and_total(staff_client, mastodon):
+    mastodon.standard()
+    assert create_campaign(staff_client).status_code == 303
+    for _ in range(3):
+        staff_client.get("/c/bieb-oost", headers={"User-Agent": "Mozilla/5.0 (iPhone)"})
+    page = staff_client.get("/beheer/").text
+    start = page.index('<th scope="row">')
+    row = page[start:page.index("</tr>", start)]
+    assert re.findall(r'<td class="number">(\d+)</td>', row) == ["3", "3", "3"]
+
+
+def test_creating_a_campaign_in_the_browser_and_its_audit_entry(staff_client):
+    response = create_campaign(staff_client)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/beheer/campagnes/bieb-oost"
+    page = staff_client.get("/beheer/campagnes/bieb-oost").text
+    assert "Campagne OBA Oost is klaar." in page
+    assert "https://amsterdam.test/praatmee/c/bieb-oost" in page
+    log = staff_client.get("/beheer/logboek").text
+    assert "campaign.create" in log and EMAIL in log and "bieb-oost" in log
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"slug": "Bieb Oost"}, "Ongeldige slug"),
+    ({"place": "strand"}, "Onbekende soort plek"),
+    ({"cta_nl": ""}, "Geef een oproep in het Nederlands"),
+    ({"thread_url": "https://elders.example/@a/1"}, "Het gesprek moet de link van een bericht op social.test zijn"),
+    ({"starts_on": "2026-12-10", "ends_on": "2026-12-01"}, "voor de startdatum"),
+])
+def test_the_form_uses_the_same_rules_as_the_cli_and_keeps_the_input(staff_client, runner, fields, message):
+    response = create_campaign(staff_client, **fields)
+    assert response.status_code == 400
+    assert message in response.text, response.text[response.text.index("<main"):][:3000]
+    assert 'aria-invalid="true"' in response.text
+    assert 'value="OBA Oost"' in response.text
+    cli = runner.invoke(args=["campaign", "create", fields.get("slug", "bieb-oost"), "--name", "OBA Oost",
+                              "--place", fields.get("place", "bibliotheek"), "--cta", fields.get("cta_nl", "x"),
+                              *(["--thread", fields["thread_url"]] if "thread_url" in fields else []),
+                              *(["--start", fields["starts_on"], "--end", fields["ends_on"]] if "starts_on" in fields else [])])
+    assert cli.exit_code != 0 and message in cli.output
+    assert "bieb-oost" not in staff_client.get("/beheer/").text
+
+
+def test_a_duplicate_slug_is_refused(staff_client):
+    create_campaign(staff_client)
+    response = create_campaign(staff_client, name="Andere naam")
+    assert response.status_code == 400
+    assert "Er is al een campagne met de slug &#39;bieb-oost&#39;" in response.text
+
+
+def test_editing_changes_fields_but_never_the_slug(staff_client):
+    create_campaign(staff_client)
+    token = csrf_token(staff_client, "/beheer/campagnes/bieb-oost/bewerken")
+    response = staff_client.post("/beheer/campagnes/bieb-oost/bewerken", data={
+        "csrf_token": token, "slug": "iets-anders", "name": "OBA Oost", "place": "bibliotheek",
+        "cta_nl": "Denk mee over de bieb", "cta_en": "Think along"})
+    assert response.status_code == 303
+    page = staff_client.get("/beheer/campagnes/bieb-oost").text
+    assert "Denk mee over de bieb" in page and "Think along" in page
+    assert staff_client.get("/beheer/campagnes/iets-anders").status_code == 404
+    assert "campaign.update" in staff_client.get("/beheer/logboek").text
+
+
+def test_ending_a_campaign_sends_its_posters_to_the_current_conversation(staff_client, mastodon):
+    mastodon.standard()
+    create_campaign(staff_client)
+    token = csrf_token(staff_client, "/beheer/campagnes/bieb-oost")
+    assert staff_client.post("/beheer/campagnes/bieb-oost/beeindigen", data={"csrf_token": token}).status_code == 303
+    assert "De campagne is beëindigd." in staff_client.get("/beheer/campagnes/bieb-oost").text
+
+
+def test_ending_a_campaign_that_has_not_started_explains_instead_of_failing(staff_client):
+    create_campaign(staff_client, starts_on="2099-01-01")
+    token = csrf_token(staff_client, "/beheer/campagnes/bieb-oost")
+    response = staff_client.post("/beheer/campagnes/bieb-oost/beeindigen", data={"csrf_token": token})
+    assert response.status_code == 303
+    assert "voor de startdatum" in staff_client.get("/beheer/campagnes/bieb-oost").text
+
+
+@pytest.mark.parametrize("name, mimetype", [
+    ("poster-a4.pdf", "application/pdf"), ("poster-a3.png", "image/png"), ("poster-a6.pdf", "application/pdf"),
+    ("qr.png", "image/png"), ("handout.pdf", "application/pdf"), ("social-square.png", "image/png"),
+])
+def test_downloads_decode_to_the_campaign_address(staff_client, name, mimetype):
+    from tests.qr import codes_in_pdf, codes_in_png, texts
+    create_campaign(staff_client)
+    response = staff_client.get(f"/beheer/campagnes/bieb-oost/download/{name}?lang=nl%2Ben")
+    assert response.status_code == 200
+    assert response.mimetype == mimetype
+    assert "attachment" in response.headers["Content-Disposition"]
+    if name.startswith("social"):
+        return  # no QR code by default on social images
+    codes = codes_in_pdf(response.data) if mimetype == "application/pdf" else codes_in_png(response.data)
+    assert texts(codes) == {"https://amsterdam.test/praatmee/c/bieb-oost"}
+
+
+def test_qr_svg_download_and_unknown_downloads(staff_client):
+    create_campaign(staff_client)
+    svg = staff_client.get("/beheer/campagnes/bieb-oost/download/qr.svg")
+    assert svg.mimetype == "image/svg+xml" and b"<svg" in svg.data[:200]
+    assert staff_client.get("/beheer/campagnes/bieb-oost/download/poster-a5.pdf").status_code == 404
+    assert staff_client.get("/beheer/campagnes/bieb-oost/download/poster-a4.pdf?lang=fr").status_code == 404
+    assert staff_client.get("/beheer/campagnes/nope/download/poster-a4.pdf").status_code == 404
