@@ -179,13 +179,15 @@ def screenshot(page, name: str) -> None:
 
 def run_axe(page) -> list:
     from axe_playwright_python.sync_playwright import Axe
+    page.wait_for_load_state("load")  # a half-laid-out page gives false target-size findings
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": [
         "wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}})
     return results.response["violations"]
 
 
 def describe_violations(violations) -> str:
-    return "\n".join(f"{v['id']}: {v['help']} → {[n['target'] for n in v['nodes']][:5]}" for v in violations)
+    return "\n".join(f"{v['id']}: {v['help']} → {[(n['target'], n.get('failureSummary', '')[:200]) for n in v['nodes']][:5]}"
+                     for v in violations)
 
 
 # A 1×1 transparent PNG, for image requests to the (fake) home server in browser tests.

@@ -256,3 +256,46 @@ def test_kiosk_refreshes_and_keeps_its_content_when_the_network_drops(make_app, 
     assert page.url == server.url + "/kiosk"
     assert "Vers van de pers" in page.inner_text(".kiosk-replies")
     assert page.locator(".kiosk-qr svg").count() == 1
+
+
+# --- staff ----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def staff_server(make_app, live_server_for):
+    from praatmee_site.db import current_db
+    from praatmee_site.staff_accounts import StaffDirectory
+    app = make_app(DEMO=True)
+    with app.app_context():
+        StaffDirectory(current_db()).add("medewerker@amsterdam.test", "een lang wachtwoord 123")
+    return live_server_for(app)
+
+
+def test_staff_log_in_create_a_campaign_download_the_poster_and_scan_it(staff_server, open_page, tmp_path):
+    from tests.qr import codes_in_pdf, texts
+    page = open_page(staff_server.url, width=1280, height=800)
+    page.goto(staff_server.url + "/beheer/")
+    assert page.url.startswith(staff_server.url + "/beheer/login")
+    assert run_axe(page) == []
+    page.fill("#email", "medewerker@amsterdam.test")
+    page.fill("#password", "een lang wachtwoord 123")
+    page.click("button[type=submit]")
+    page.click("text=Nieuwe campagne")
+    page.fill("#slug", "bieb-oost")
+    page.fill("#name", "OBA Oost")
+    page.select_option("#place", "bibliotheek")
+    page.fill("#cta_nl", "Stel je vraag aan het Innovatieteam")
+    page.click("text=Maak de campagne")
+    assert page.url == staff_server.url + "/beheer/campagnes/bieb-oost"
+    violations = run_axe(page)
+    screenshot(page, "staff_campaign")
+    assert violations == [], describe_violations(violations)
+    with page.expect_download() as download:
+        page.click("a[href$='poster-a4.pdf?lang=nl']")
+    path = tmp_path / "poster.pdf"
+    download.value.save_as(path)
+    assert texts(codes_in_pdf(path.read_bytes())) == {"https://amsterdam.test/praatmee/c/bieb-oost"}
+    for path in ("/beheer/", "/beheer/campagnes/nieuw", "/beheer/campagnes/bieb-oost/bewerken", "/beheer/logboek"):
+        page.goto(staff_server.url + path)
+        violations = run_axe(page)
+        assert violations == [], f"{path}: {describe_violations(violations)}"
+    assert page.outside_requests == []
