@@ -13,6 +13,7 @@ from flask_babel import force_locale, gettext
 
 from . import campaigns, posters, printed
 from .db import current_db
+from .staff_accounts import StaffDirectory, StaffError, normalise_email
 
 db_cli = AppGroup("db", help="The database schema.")
 
@@ -214,6 +215,43 @@ def campaign_poster(slug: str, size: str, fmt: str, lang: str, output: Path) -> 
     click.echo(f"Wrote {output} ({size} {fmt}, {lang}): the QR code leads to {spec.url}")
 
 
+@campaign_cli.command("handout")
+@click.argument("slug")
+@click.option("--sheet", type=click.Choice(posters.HANDOUT_SHEETS), default="A4", show_default=True,
+              help="Four A6 cards on A4, or two on A5, to cut.")
+@click.option("--lang", type=click.Choice(list(printed.LANGUAGES)), default="nl", show_default=True)
+@click.option("--output", type=click.Path(path_type=Path), required=True, help="The PDF file to write.")
+def campaign_handout(slug: str, sheet: str, lang: str, output: Path) -> None:
+    """The handout: A6 cards with the QR code, the short link and four numbered steps."""
+    campaign = _campaign_or_refuse(slug)
+    _check_writable(output)
+    _write_whole(output, printed.handout_pdf(campaign, current_app.config, printed.LANGUAGES[lang], sheet))
+    click.echo(f"Wrote {output} (handout, A6 cards on {sheet}, {lang}).")
+
+
+@campaign_cli.command("social")
+@click.argument("slug")
+@click.option("--format", "kind", type=click.Choice(posters.SOCIAL_KINDS), required=True,
+              help="square (1080×1080) or story (1080×1920).")
+@click.option("--qr/--no-qr", default=False, show_default=True,
+              help="Add the QR code (off by default: phones cannot scan their own screen).")
+@click.option("--lang", type=click.Choice(list(printed.LANGUAGES)), default="nl", show_default=True)
+@click.option("--output", type=click.Path(path_type=Path), required=True, help="The PNG file to write.")
+def campaign_social(slug: str, kind: str, qr: bool, lang: str, output: Path) -> None:
+    """An image for Instagram, LinkedIn or the city's website: call to action and short link."""
+    campaign = _campaign_or_refuse(slug)
+    _check_writable(output)
+    _write_whole(output, printed.social_png(campaign, current_app.config, kind, printed.LANGUAGES[lang], qr))
+    click.echo(f"Wrote {output} ({kind}, {lang}{', with QR code' if qr else ''}).")
+
+
+def _campaign_or_refuse(slug: str):
+    try:
+        return campaigns.require(current_db(), slug)
+    except campaigns.CampaignError as error:
+        raise _refuse(error) from None
+
+
 def _check_writable(path: Path) -> None:
     """Fail before the work when the file clearly cannot be written."""
     if path.is_dir():
@@ -242,6 +280,135 @@ def _write_whole(path: Path, data: bytes) -> None:
                                                    reason=error.strerror or str(error))) from None
 
 
+# --- KPIs ------------------------------------------------------------------------------------
+
+kpi_cli = AppGroup("kpi", help="The KPIs: daily snapshots of the city account's public counts.")
+
+
+def _campaign_thread_ids(day) -> list[str]:
+    """Status ids of the campaigns' own threads (a campaign without one shows the current conversation).
+
+    TODO(campaigns): move into campaigns.py as e.g. `campaigns.thread_status_ids(db)` once that module
+    settles, and call it here; the rule "thread_url → status id" stays mastodon.status_id_from_reference.
+    """
+    from .mastodon import status_id_from_reference
+    home_url = current_app.config["MASTODON_URL"]
+    ids = (status_id_from_reference(summary.campaign.thread_url, home_url)
+           for summary in campaigns.list_with_totals(current_db(), day) if summary.campaign.thread_url)
+    return [status_id for status_id in ids if status_id]
+
+
+@kpi_cli.command("collect")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 366),
+              help="Collect the account's posts of this many days, up to today.")
+@click.option("--thread", "threads", multiple=True, metavar="ID",
+              help="Also collect this thread (a status id), like a campaign's; repeatable.")
+@click.option("--reserve", default=None, type=click.IntRange(0, 10_000),
+              help="Stop while this many API calls are left in the rate-limit window (default: "
+                   "kpi.DEFAULT_RESERVE), so the pages keep working.")
+def kpi_collect(days: int, threads: tuple[str, ...], reserve: int | None) -> None:
+    """Store today's counts (idempotent: run it from cron as often as you like; the next run continues)."""
+    from . import kpi
+    from .home import current_home
+    for thread in threads:
+        if not thread.isdigit():
+            raise click.BadParameter(f"{thread!r} is not a status id (digits only)", param_hint="--thread")
+    config = current_app.config
+    day = kpi.today()
+    thread_ids = list(dict.fromkeys([*_campaign_thread_ids(day), *threads]))
+    result = kpi.collect(current_db(), current_home().client, account=config["ACCOUNT"], today=day,
+                         period_days=days, campaign_threads=thread_ids, secret=config["SECRET_KEY"],
+                         reserve=kpi.DEFAULT_RESERVE if reserve is None else reserve)
+    start = kpi.default_period(day, days)[0]
+    click.echo(f"KPI snapshot of {day.isoformat()} for @{config['ACCOUNT']} (posts since {start.isoformat()}, "
+               f"{len(thread_ids)} campaign thread(s)):")
+    click.echo(f"  posts seen: {result.posts_seen} ({result.pages} page(s) of statuses, "
+               f"{result.campaign_threads} campaign thread(s) outside them)")
+    click.echo(f"  contexts fetched: {result.contexts_fetched}; skipped (replies unchanged): "
+               f"{result.contexts_skipped}; left for the next run: {result.contexts_pending}")
+    remaining = "unknown" if result.rate_limit_remaining is None else result.rate_limit_remaining
+    click.echo(f"  requests: {result.requests}; rate limit remaining: {remaining}")
+    for thread in result.missing_threads:
+        click.echo(f"  warning: thread {thread} is not public on the home server (deleted or private?)")
+    if result.unreachable:
+        raise click.ClickException(
+            f"The home server {config['MASTODON_URL']} could not be reached or did not answer properly "
+            f"({result.stop_reason}). What was collected is kept; the next run continues.")
+    if result.stop_reason == kpi.ACCOUNT_NOT_FOUND:
+        raise click.ClickException(f"The account @{config['ACCOUNT']} was not found on {config['MASTODON_URL']}: "
+                                   "check PRAATMEE_ACCOUNT.")
+    if result.stopped_early:
+        click.echo(f"Stopped early ({result.stop_reason}): the rate limit is nearly used up; "
+                   "the next run continues where this one stopped.")
+    else:
+        click.echo("Complete.")
+
+
+# --- staff accounts ---------------------------------------------------------------------------
+
+staff_cli = AppGroup("staff", help="Staff accounts for /beheer.")
+
+
+def _staff_directory() -> StaffDirectory:
+    return StaffDirectory(current_db())
+
+
+def _ask_password() -> str:
+    return click.prompt("Password (at least 12 characters)", hide_input=True, confirmation_prompt=True)
+
+
+@staff_cli.command("add")
+@click.argument("email")
+def staff_add(email: str) -> None:
+    """Add a staff member; asks for the password twice."""
+    directory = _staff_directory()
+    try:
+        normalise_email(email)
+        staff = directory.add(email, _ask_password())
+    except StaffError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Added {staff.email}: they can log in at /beheer.")
+
+
+@staff_cli.command("list")
+def staff_list() -> None:
+    """Every staff account, with its last login."""
+    accounts = _staff_directory().list()
+    if not accounts:
+        click.echo("No staff accounts yet: add one with `flask --app praatmee_site staff add EMAIL`.")
+    for account in accounts:
+        last = _moment(account.last_login_at) if account.last_login_at else "never"
+        click.echo(f"{account.email}  (added {_moment(account.created_at)}, last login {last})")
+
+
+@staff_cli.command("remove")
+@click.argument("email")
+def staff_remove(email: str) -> None:
+    """Remove a staff account; their session ends at the next request."""
+    try:
+        _staff_directory().remove(email)
+    except StaffError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Removed {email.strip().lower()}.")
+
+
+@staff_cli.command("password")
+@click.argument("email")
+def staff_password(email: str) -> None:
+    """Set a new password; asks for it twice."""
+    directory = _staff_directory()
+    try:
+        normalise_email(email)
+        if not any(a.email == email.strip().lower() for a in directory.list()):
+            raise StaffError("unknown", f"There is no staff account for {email.strip().lower()}.")
+        directory.set_password(email, _ask_password())
+    except StaffError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"The password of {email.strip().lower()} is changed.")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(campaign_cli)
+    app.cli.add_command(kpi_cli)
+    app.cli.add_command(staff_cli)

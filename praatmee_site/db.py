@@ -12,8 +12,8 @@ import time
 from datetime import date, datetime, timezone
 from typing import Any, Callable
 
-from sqlalchemy import (Date, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, event,
-                        func, select, text)
+from sqlalchemy import (Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, create_engine,
+                        event, func, select, text)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
@@ -91,10 +91,62 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
+class KpiPostSnapshot(Base):
+    """A post's public counts on one day (Europe/Amsterdam): one row per post per day, upserted.
+
+    Collecting twice a day updates that day's row; earlier days stay, so trends survive.
+    """
+
+    __tablename__ = "kpi_post_snapshots"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    status_id: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)  # UTC
+    url: Mapped[str] = mapped_column(String(500), default="")
+    replies: Mapped[int] = mapped_column(Integer, default=0)
+    favourites: Mapped[int] = mapped_column(Integer, default=0)
+    reblogs: Mapped[int] = mapped_column(Integer, default=0)
+    has_poll: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_question: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_campaign_thread: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class KpiReplier(Base):
+    """An account that replied in a thread, pseudonymous: HMAC-SHA256(secret key, acct), never the handle."""
+
+    __tablename__ = "kpi_repliers"
+    thread_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_key: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    first_seen: Mapped[date] = mapped_column(Date)  # day of its earliest reply in the thread we saw
+
+
+class KpiContext(Base):
+    """The replies_count at which a thread's repliers were last read; unchanged means: skip it."""
+
+    __tablename__ = "kpi_contexts"
+    status_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    replies_read: Mapped[int] = mapped_column(Integer)
+    read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class KpiRun(Base):
+    """One `kpi collect` (or "nu bijwerken"): when, how far it got, and why it stopped early if it did."""
+
+    __tablename__ = "kpi_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    posts_seen: Mapped[int] = mapped_column(Integer, default=0)
+    contexts_fetched: Mapped[int] = mapped_column(Integer, default=0)
+    contexts_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    stop_reason: Mapped[str] = mapped_column(String(40), default="")
+
+
 # Each migration is applied once, in order; append, never edit a released one.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, lambda conn: Base.metadata.create_all(
         conn, tables=[LastGood.__table__, Campaign.__table__, ScanCount.__table__])),
+    (2, lambda conn: Base.metadata.create_all(conn, tables=[
+        KpiPostSnapshot.__table__, KpiReplier.__table__, KpiContext.__table__, KpiRun.__table__])),
     (3, lambda conn: Base.metadata.create_all(conn, tables=[StaffAccount.__table__, AuditEntry.__table__])),
 ]
 

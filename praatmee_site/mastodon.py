@@ -463,6 +463,9 @@ class MastodonClient:
         self._blocked_until = 0.0
         self._block_lock = threading.Lock()
         self.requests_made = 0  # upstream requests, for tests and benchmarks
+        # The home server's X-RateLimit-Remaining as of the last answer (None: not told yet). The
+        # budget is per client IP, so it is shared by the pages and `kpi collect`.
+        self.rate_limit_remaining: int | None = None
 
     # -- HTTP --------------------------------------------------------------------------------
     def _get(self, path: str, params: dict | None = None) -> Any:
@@ -482,6 +485,7 @@ class MastodonClient:
         except requests.RequestException as exc:
             self._block(self.clock() + self.settings.breaker_seconds)
             raise Unavailable(f"{path}: {exc.__class__.__name__}") from None
+        self._note_rate_limit(response)
         if response.status_code == 429:
             until = self._reset_time(response)
             self._block(until)
@@ -496,6 +500,13 @@ class MastodonClient:
             return response.json()
         except ValueError:
             raise BadResponse(f"{path}: invalid JSON") from None
+
+    def _note_rate_limit(self, response: requests.Response) -> None:
+        remaining = response.headers.get("X-RateLimit-Remaining", "").strip()
+        if remaining.isdigit():
+            self.rate_limit_remaining = int(remaining)
+        elif response.status_code == 429:
+            self.rate_limit_remaining = 0
 
     def _block(self, until: float) -> None:
         with self._block_lock:
@@ -517,8 +528,15 @@ class MastodonClient:
         return now + 60  # Mastodon's window is 5 minutes; a minute's pause is a fair guess
 
     def fetch(self, path: str, params: dict | None = None, *, ttl: float | None = None,
-              parse: Callable[[Any], Any] = lambda raw: raw) -> Result:
-        """Cached GET; raw JSON is kept (and persisted) so a restart can serve it, `parse` runs per hit."""
+              parse: Callable[[Any], Any] = lambda raw: raw, fresh: bool = False) -> Result:
+        """Cached GET; raw JSON is kept (and persisted) so a restart can serve it, `parse` runs per hit.
+
+        `fresh=True` asks the home server now and leaves the cache alone (no stale copy on failure,
+        nothing kept): for `kpi collect`, which must see today's counts and must know when it failed.
+        The rate-limit pause and the outage breaker still apply.
+        """
+        if fresh:
+            return Result(parse(self._get(path, params)), self.clock())
         key = self.base_url + path + ("?" + "&".join(f"{k}={v}" for k, v in sorted(params.items())) if params else "")
 
         def load() -> Any:
@@ -530,25 +548,28 @@ class MastodonClient:
         return Result(parse(fetched.value), fetched.fetched_at, fetched.stale)
 
     # -- endpoints ---------------------------------------------------------------------------
-    def lookup_account(self, acct: str | None = None) -> Result:
+    def lookup_account(self, acct: str | None = None, *, fresh: bool = False) -> Result:
         return self.fetch("/api/v1/accounts/lookup", {"acct": acct or self.settings.account},
-                          ttl=self.settings.instance_ttl, parse=parse_account)
+                          ttl=self.settings.instance_ttl, parse=parse_account, fresh=fresh)
 
     def account_statuses(self, account_id: str, *, pinned: bool = False, exclude_replies: bool = False,
-                         limit: int = 20) -> Result:
+                         limit: int = 20, max_id: str | None = None, fresh: bool = False) -> Result:
+        """Newest first; `max_id` pages back (statuses older than that id)."""
         params: dict[str, Any] = {"limit": limit}
         if pinned:
             params["pinned"] = "true"
         if exclude_replies:
             params["exclude_replies"] = "true"
             params["exclude_reblogs"] = "true"
-        return self.fetch(f"/api/v1/accounts/{account_id}/statuses", params, parse=parse_statuses)
+        if max_id is not None:
+            params["max_id"] = max_id
+        return self.fetch(f"/api/v1/accounts/{account_id}/statuses", params, parse=parse_statuses, fresh=fresh)
 
-    def status(self, status_id: str) -> Result:
-        return self.fetch(f"/api/v1/statuses/{status_id}", parse=parse_status)
+    def status(self, status_id: str, *, fresh: bool = False) -> Result:
+        return self.fetch(f"/api/v1/statuses/{status_id}", parse=parse_status, fresh=fresh)
 
-    def context(self, status_id: str) -> Result:
-        return self.fetch(f"/api/v1/statuses/{status_id}/context", parse=parse_context)
+    def context(self, status_id: str, *, fresh: bool = False) -> Result:
+        return self.fetch(f"/api/v1/statuses/{status_id}/context", parse=parse_context, fresh=fresh)
 
     def instance(self) -> Result:
         try:
