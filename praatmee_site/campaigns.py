@@ -431,3 +431,23 @@ def list_with_totals(db: Database, day: date) -> list[CampaignSummary]:
             .order_by(Campaign.created_at.desc(), Campaign.id.desc())
         )
         return [CampaignSummary(campaign, ScanTotals(int(t), int(w), int(a))) for campaign, t, w, a in rows]
+
+
+def scans_between(db: Database, start: date, end: date) -> list[tuple[str, date, int]]:
+    """(slug, day, count) for every campaign and day with scans in the period, for exports."""
+    with db.Session() as session:
+        rows = session.execute(
+            select(Campaign.slug, ScanCount.day, ScanCount.count)
+            .join(ScanCount, ScanCount.campaign_id == Campaign.id)
+            .where(ScanCount.day.between(start, end))
+            .order_by(Campaign.slug, ScanCount.day)
+        )
+        return [(slug, day, count) for slug, day, count in rows]
+
+
+def thread_status_ids(db: Database, home_url: str) -> list[str]:
+    """Status ids of the campaigns' own threads (a campaign without one shows the current conversation)."""
+    with db.Session() as session:
+        urls = session.scalars(select(Campaign.thread_url).where(Campaign.thread_url != "").order_by(Campaign.id))
+        ids = (status_id_from_reference(url, home_url) for url in urls)
+        return list(dict.fromkeys(i for i in ids if i))

@@ -285,19 +285,6 @@ def _write_whole(path: Path, data: bytes) -> None:
 kpi_cli = AppGroup("kpi", help="The KPIs: daily snapshots of the city account's public counts.")
 
 
-def _campaign_thread_ids(day) -> list[str]:
-    """Status ids of the campaigns' own threads (a campaign without one shows the current conversation).
-
-    TODO(campaigns): move into campaigns.py as e.g. `campaigns.thread_status_ids(db)` once that module
-    settles, and call it here; the rule "thread_url → status id" stays mastodon.status_id_from_reference.
-    """
-    from .mastodon import status_id_from_reference
-    home_url = current_app.config["MASTODON_URL"]
-    ids = (status_id_from_reference(summary.campaign.thread_url, home_url)
-           for summary in campaigns.list_with_totals(current_db(), day) if summary.campaign.thread_url)
-    return [status_id for status_id in ids if status_id]
-
-
 @kpi_cli.command("collect")
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 366),
               help="Collect the account's posts of this many days, up to today.")
@@ -315,7 +302,7 @@ def kpi_collect(days: int, threads: tuple[str, ...], reserve: int | None) -> Non
             raise click.BadParameter(f"{thread!r} is not a status id (digits only)", param_hint="--thread")
     config = current_app.config
     day = kpi.today()
-    thread_ids = list(dict.fromkeys([*_campaign_thread_ids(day), *threads]))
+    thread_ids = list(dict.fromkeys([*campaigns.thread_status_ids(current_db(), config["MASTODON_URL"]), *threads]))
     result = kpi.collect(current_db(), current_home().client, account=config["ACCOUNT"], today=day,
                          period_days=days, campaign_threads=thread_ids, secret=config["SECRET_KEY"],
                          reserve=kpi.DEFAULT_RESERVE if reserve is None else reserve)

@@ -7,14 +7,17 @@ set here; resident pages never touch the session.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for)
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from . import campaigns, posters, printed
+from markupsafe import Markup
+
+from . import campaigns, charts, exports, kpi, posters, printed
+from .home import current_home
 from .db import current_db
 from .staff_accounts import StaffDirectory, audit_log, record
 from .web import limiter
@@ -180,9 +183,13 @@ def campaign(slug: str):
     campaign = _campaign_or_404(slug)
     db = current_db()
     day = campaigns.today()
+    scans = campaigns.scans_per_day(db, campaign)
+    table = charts.scans_table(scans, caption=_("Scans per day"), label_header=_("Day"), header=_("Scans"),
+                               description=_("Scans of the QR code per day; the table has the same figures."))
     return render_template(
         "staff/campaign.html", campaign=campaign, totals=campaigns.totals(db, campaign, day),
-        scans=campaigns.scans_per_day(db, campaign), ended=campaigns.has_ended(campaign, day),
+        scans=table, scans_chart=_chart(charts.bar_chart(table, chart_id="chart-scans")) if scans else None,
+        ended=campaigns.has_ended(campaign, day),
         url=campaigns.public_url(current_app.config["PUBLIC_URL"], campaign.slug), downloads=DOWNLOADS,
     )
 
@@ -245,3 +252,116 @@ def campaign_download(slug: str, name: str):
     filename = f"praatmee-{campaign.slug}-{lang.replace('+', '-')}-{name}"
     response.headers["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{filename}"'
     return response
+
+
+# --- KPIs ---------------------------------------------------------------------------------------
+
+CSV_KINDS = ("posts", "accounts", "new-accounts", "scans")
+
+
+def _period() -> tuple[date, date]:
+    """The chosen period (?van=…&tot=…, ISO dates), else the last 30 days; never reversed."""
+    start, end = kpi.default_period(kpi.today())
+    try:
+        start = date.fromisoformat(request.args["van"]) if request.args.get("van") else start
+        end = date.fromisoformat(request.args["tot"]) if request.args.get("tot") else end
+    except ValueError:
+        g.period_problem = _("Use dates like 2026-11-01. The last 30 days are shown instead.")
+        return kpi.default_period(kpi.today())
+    if end < start:
+        g.period_problem = _("The end of the period is before its start. The last 30 days are shown instead.")
+        return kpi.default_period(kpi.today())
+    return start, end
+
+
+def _figures(start: date, end: date):
+    db = current_db()
+    period = kpi.period_figures(db, start, end)
+    threads = kpi.thread_figures(db, campaigns.thread_status_ids(db, current_app.config["MASTODON_URL"]),
+                                 until=end)
+    return period, threads
+
+
+def _chart(svg: str) -> Markup:
+    # Our own SVG from charts.py: every text in it is escaped there; nothing from outside is HTML.
+    return Markup(svg)
+
+
+@bp.get("/kpi")
+def kpis():
+    start, end = _period()
+    period, threads = _figures(start, end)
+    replies = charts.replies_per_post_table(
+        period, caption=_("Replies per post"), label_header=_("Post"),
+        description=_("Replies to each post from %(start)s to %(end)s, newest first. The table has the same figures.",
+                      start=start.isoformat(), end=end.isoformat()),
+        headers=(_("Replies"), _("Likes"), _("Boosts"), _("Replies per like"), _("Accounts")))
+    interaction = charts.interaction_table(
+        period, caption=_("Interaction compared with information"), label_header=_("Kind of post"),
+        description=_("Average replies and replies per like of posts with a question or a poll, compared with "
+                      "the other posts, with the number of posts in each group."),
+        groups=(_("Interaction (question or poll)"), _("Information")),
+        headers=(_("Posts (n)"), _("Average replies"), _("Replies per like")))
+    weeks = charts.new_accounts_table(
+        period, caption=_("New accounts per week"), label_header=_("Week"), header=_("New accounts"),
+        description=_("Accounts that replied for the first time, per ISO week, from %(start)s to %(end)s.",
+                      start=start.isoformat(), end=end.isoformat()))
+    run = kpi.last_run(current_db())
+    return render_template(
+        "staff/kpis.html", start=start, end=end, period=period, threads=threads, run=run,
+        wait=kpi.seconds_until_allowed(current_db(), datetime.now(timezone.utc)),
+        tables=[(replies, _chart(charts.bar_chart(replies, chart_id="chart-replies"))),
+                (interaction, _chart(charts.grouped_bar_chart(interaction, chart_id="chart-interaction",
+                                                              columns=(1, 2), count_column=0))),
+                (weeks, _chart(charts.bar_chart(weeks, chart_id="chart-weeks")))],
+        csv_kinds=CSV_KINDS, formats=exports.FORMATS, format_number=kpi.format_number,
+    )
+
+
+@bp.post("/kpi/bijwerken")
+def kpi_refresh():
+    """The "nu bijwerken" button: the same collection as `flask kpi collect`, at most once per 10 minutes."""
+    db = current_db()
+    wait = kpi.seconds_until_allowed(db, datetime.now(timezone.utc))
+    if wait > 0:
+        flash(_("The figures were updated less than 10 minutes ago. Try again in %(minutes)s minutes.",
+                minutes=max(1, round(wait / 60))))
+        return redirect(url_for("staff.kpis"), code=303)
+    config = current_app.config
+    result = kpi.collect(db, current_home().client, account=config["ACCOUNT"], today=kpi.today(),
+                         campaign_threads=campaigns.thread_status_ids(db, config["MASTODON_URL"]),
+                         secret=config["SECRET_KEY"])
+    _audit("kpi.collect", config["ACCOUNT"], f"posts={result.posts_seen} contexts={result.contexts_fetched} "
+                                             f"stop={result.stop_reason or '-'}")
+    if result.unreachable:
+        flash(_("Mastodon could not be reached. The figures are from the last successful update."))
+    elif result.stopped_early:
+        flash(_("Partly updated: the rate limit of the Mastodon server is nearly used up. The next update continues."))
+    else:
+        flash(_("The figures are up to date."))
+    return redirect(url_for("staff.kpis"), code=303)
+
+
+@bp.get("/kpi/<kind>.csv")
+def kpi_csv(kind: str):
+    fmt = request.args.get("formaat", exports.EXCEL_NL)
+    if kind not in CSV_KINDS or fmt not in exports.FORMATS:
+        abort(404)
+    start, end = _period()
+    period, threads = _figures(start, end)
+    data = {
+        "posts": lambda: exports.posts_csv(period, fmt),
+        "accounts": lambda: exports.accounts_csv(period, threads, fmt),
+        "new-accounts": lambda: exports.new_accounts_csv(period, fmt),
+        "scans": lambda: exports.scans_csv(campaigns.scans_between(current_db(), start, end), fmt),
+    }[kind]()
+    response = current_app.response_class(data, content_type=exports.MEDIA_TYPES[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{exports.filename(kind, start, end, fmt)}"'
+    return response
+
+
+@bp.get("/kpi.json")
+def kpi_json():
+    start, end = _period()
+    period, threads = _figures(start, end)
+    return exports.as_json(period, threads, campaigns.scans_between(current_db(), start, end))

@@ -294,8 +294,16 @@ def test_staff_log_in_create_a_campaign_download_the_poster_and_scan_it(staff_se
     path = tmp_path / "poster.pdf"
     download.value.save_as(path)
     assert texts(codes_in_pdf(path.read_bytes())) == {"https://amsterdam.test/praatmee/c/bieb-oost"}
-    for path in ("/beheer/", "/beheer/campagnes/nieuw", "/beheer/campagnes/bieb-oost/bewerken", "/beheer/logboek"):
+    page.goto(staff_server.url + "/c/bieb-oost")  # one scan, so the campaign page has a chart
+    page.goto(staff_server.url + "/beheer/kpi")
+    page.click("text=Nu bijwerken")
+    assert "De cijfers zijn bijgewerkt." in page.inner_text("main")
+    assert page.locator(".chart svg").count() == 3
+    for path in ("/beheer/", "/beheer/kpi", "/beheer/campagnes/bieb-oost", "/beheer/campagnes/nieuw",
+                 "/beheer/campagnes/bieb-oost/bewerken", "/beheer/logboek"):
         page.goto(staff_server.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280
         violations = run_axe(page)
         assert violations == [], f"{path}: {describe_violations(violations)}"
+    screenshot(page, "staff_kpi")
     assert page.outside_requests == []

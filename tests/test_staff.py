@@ -167,6 +167,9 @@ def test_overview_lists_campaigns_with_scans_today_week_and_total(staff_client, 
     start = page.index('<th scope="row">')
     row = page[start:page.index("</tr>", start)]
     assert re.findall(r'<td class="number">(\d+)</td>', row) == ["3", "3", "3"]
+    campaign = staff_client.get("/beheer/campagnes/bieb-oost").text
+    assert re.search(r'<svg[^>]*role="img"[^>]*>.*<title[^>]*>Scans per dag</title>', campaign, re.S)
+    assert re.search(r'<caption>Scans per dag</caption>.*<td class="number">3</td>', campaign, re.S)
 
 
 def test_creating_a_campaign_in_the_browser_and_its_audit_entry(staff_client):
