@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import re
 import os
-import shutil
 import threading
 from pathlib import Path
 
@@ -13,6 +12,9 @@ import responses
 from werkzeug.serving import make_server
 
 from praatmee_site import create_app
+
+# The fake fediverse's fixtures (fake_fediverse_server, fediverse, connect_spy) for every test module.
+pytest_plugins = ("tests.fediverse",)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "shared"

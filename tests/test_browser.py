@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import HOME, describe_violations, fixture_json, run_axe, screenshot
-from tests.fediverse import fake_fediverse_server, fediverse  # noqa: F401 - fixtures
 from tests.xss_corpus import hostile_context
 
 pytestmark = pytest.mark.browser

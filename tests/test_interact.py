@@ -32,15 +32,12 @@ from praatmee_site.interact import (
     resolve_interaction_url,
 )
 from praatmee_site.netguard import GuardRefused, NetGuard
-from tests.fediverse import (  # noqa: F401
+from tests.fediverse import (
     FORBIDDEN_NAMES,
     POST_URI,
     POST_URI_ENCODED,
     SHARED_FIXTURES,
     FakeResolver,
-    connect_spy,
-    fake_fediverse_server,
-    fediverse,
     raw_http_response,
 )
 

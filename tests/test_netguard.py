@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fediverse import FakeResolver, connect_spy, fake_fediverse_server, fediverse  # noqa: F401
+from tests.fediverse import FakeResolver
 from praatmee_site.netguard import (
     ADDRESS_REASONS,
     FetchFailed,

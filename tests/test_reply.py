@@ -6,8 +6,6 @@ from urllib.parse import quote
 import pytest
 from markupsafe import escape
 
-from tests.conftest import HOME
-from tests.fediverse import connect_spy, fake_fediverse_server, fediverse  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.usefixtures("connect_spy")
 
