@@ -200,10 +200,7 @@ def _moment(value: datetime) -> str:
 def campaign_poster(slug: str, size: str, fmt: str, lang: str, output: Path) -> None:
     """Render the campaign's poster; the QR encodes <PRAATMEE_PUBLIC_URL>/c/SLUG."""
     config = current_app.config
-    try:
-        campaign = campaigns.require(current_db(), slug)
-    except campaigns.CampaignError as error:
-        raise _refuse(error) from None
+    campaign = _campaign_or_refuse(slug)
     _check_writable(output)
     spec = printed.poster_spec(campaign, config, printed.LANGUAGES[lang])
     try:
