@@ -7,12 +7,13 @@ No Flask in this module.
 from __future__ import annotations
 
 import email.utils
+import random
 import re
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -423,11 +424,23 @@ def status_id_from_reference(reference: str, home_url: str) -> str | None:
 
 @dataclass(frozen=True)
 class Result:
-    """An entity plus when we got it, and whether it is an older copy served during an outage."""
+    """An entity plus when we got it, and whether it is an older copy served during an outage.
+
+    `version` changes whenever any upstream answer behind the value changes, so callers may keep
+    work derived from it (a shaped thread, a rendered fragment) until it does.
+    """
 
     value: Any
     fetched_at: float
     stale: bool = False
+    version: tuple = ()
+
+
+class SharedPause(Protocol):
+    """Where workers tell each other not to call the home server before a moment (epoch seconds)."""
+
+    def until(self) -> float | None: ...
+    def hold(self, until: float) -> None: ...
 
 
 @dataclass
@@ -450,8 +463,11 @@ class MastodonClient:
     """One `requests.Session` for the home server; thread-safe; every call cached."""
 
     def __init__(self, settings: ClientSettings, *, cache: UpstreamCache | None = None,
-                 session: requests.Session | None = None, clock: Callable[[], float] = time.time):
+                 session: requests.Session | None = None, clock: Callable[[], float] = time.time,
+                 shared_pause: "SharedPause | None" = None):
         self.settings = settings
+        # After a 429, every worker (and host) must hold back, not only the one that got it.
+        self.shared_pause = shared_pause
         self.base_url = settings.base_url.rstrip("/")
         self.clock = clock
         self.cache = cache or UpstreamCache(clock=clock)
@@ -466,12 +482,20 @@ class MastodonClient:
         # The home server's X-RateLimit-Remaining as of the last answer (None: not told yet). The
         # budget is per client IP, so it is shared by the pages and `kpi collect`.
         self.rate_limit_remaining: int | None = None
+        # Parsed entities per cache key and answer, so a warm page does not parse JSON again.
+        self._parsed: dict[str, tuple[float, Any]] = {}
+        self._rng = random.Random()
 
     # -- HTTP --------------------------------------------------------------------------------
     def _get(self, path: str, params: dict | None = None) -> Any:
         now = self.clock()
         if now < self._blocked_until:
             raise RateLimited("waiting for the rate limit or an outage to pass", self._blocked_until)
+        if self.shared_pause is not None:
+            until = self.shared_pause.until()
+            if until and now < until:
+                self._block(until)
+                raise RateLimited("another worker was told to wait", until)
         with self._block_lock:
             self.requests_made += 1
         try:
@@ -489,6 +513,8 @@ class MastodonClient:
         if response.status_code == 429:
             until = self._reset_time(response)
             self._block(until)
+            if self.shared_pause is not None:
+                self.shared_pause.hold(until)
             raise RateLimited(f"{path}: 429", until)
         if response.status_code in (404, 410):
             raise NotFound(f"{path}: {response.status_code}")
@@ -544,8 +570,16 @@ class MastodonClient:
             parse(raw)  # refuse to cache what we cannot show
             return raw
 
-        fetched: Fetched = self.cache.get(key, load, ttl=self.settings.ttl if ttl is None else ttl)
-        return Result(parse(fetched.value), fetched.fetched_at, fetched.stale)
+        ttl = self.settings.ttl if ttl is None else ttl
+        # Up to 20 % longer: workers that warmed up together should not all refresh in the same second.
+        fetched: Fetched = self.cache.get(key, load, ttl=ttl * self._rng.uniform(1.0, 1.2))
+        memo = self._parsed.get(key)
+        if memo is not None and memo[0] == fetched.fetched_at:
+            value = memo[1]
+        else:
+            value = parse(fetched.value)
+            self._parsed[key] = (fetched.fetched_at, value)
+        return Result(value, fetched.fetched_at, fetched.stale, (key, fetched.fetched_at))
 
     # -- endpoints ---------------------------------------------------------------------------
     def lookup_account(self, acct: str | None = None, *, fresh: bool = False) -> Result:
@@ -607,4 +641,5 @@ class MastodonClient:
         thread = build_thread(root.value, context.value, capped_reader=not self.settings.token)
         if not thread.root.is_public:
             raise NotFound("the thread's post is not public")
-        return Result(thread, min(root.fetched_at, context.fetched_at), root.stale or context.stale)
+        return Result(thread, min(root.fetched_at, context.fetched_at), root.stale or context.stale,
+                      root.version + context.version)

@@ -177,12 +177,15 @@ def render(spec: PosterSpec, size: Size, fmt: Format) -> bytes:
     """The poster of `size` as PDF or PNG (300 dpi); "svg" is the bare QR at the poster's size."""
     _check("size", size, SIZES)
     _check("format", fmt, FORMATS)
-    layout = poster_layout(spec, size)
     if fmt == "svg":
-        assert layout.qr is not None
-        svg = qr_svg(spec.url, label=spec.url, width_mm=layout.qr.box.width / DPI * 25.4)
+        # The bare QR as a vector, printed at (at least) the poster's minimum QR size. It needs no
+        # text layout, so it is quick; being a vector, it scales up without loss.
+        modules = len(_qr_matrix(spec.url))
+        module_px = -(-_QR_MIN_SYMBOL_PX[size] // modules)
+        width_mm = module_px * (modules + 2 * QUIET_ZONE) / DPI * 25.4
+        svg = qr_svg(spec.url, label=spec.url, width_mm=width_mm)
         return f'<?xml version="1.0" encoding="UTF-8"?>\n{svg}\n'.encode()
-    image = _paint(layout)
+    image = _paint(poster_layout(spec, size))
     return _pdf(image, title=spec.texts[0].headline) if fmt == "pdf" else _png(image)
 
 

@@ -29,26 +29,41 @@ def cacheable(response):
 def entry_page(*, call_to_action: str, thread_reference: str | None = None, invite_url: str | None = None,
                input_text: str | None = None, note: str | None = None, status: int = 200,
                campaign_slug: str | None = None, **extra):
-    """The one entry page; campaigns reuse it with their own heading, thread and sign-up link."""
+    """The one entry page; campaigns reuse it with their own heading, thread and sign-up link.
+
+    The HTML is kept per everything it depends on (language, mount, campaign, thread version,
+    registration state), so a burst of visitors costs one render; `/c/` still counts each scan.
+    """
     lang = current_lang()
     config = current_app.config
     home = current_home()
-    return render_template(
-        "index.html",
-        call_to_action=call_to_action,
-        conversation=home.conversation(thread_reference),
-        registration=home.registration(lang, invite_url),
-        account_url=home.account_url(config["ACCOUNT"]),
-        account=config["ACCOUNT"],
-        team_text=config.get("TEAM_TEXT"),
-        input_text=input_text or config.get("INPUT_TEXT"),
-        note=note,
-        demo=config["DEMO"],
-        entry_page=True,
-        campaign_slug=campaign_slug,  # "Reageer" links name the campaign, so its thread's posts are found
-        reply_url=url_for("residents.reply", c=campaign_slug),
-        **extra,
-    ), status
+    conversation = home.conversation(thread_reference)
+    registration = home.registration(lang, invite_url)
+    key = (lang, request.script_root, call_to_action, input_text, note, campaign_slug, conversation.version,
+           conversation.problem, registration, tuple(sorted(extra.items())))
+    pages = current_app.extensions.setdefault("praatmee_entry_pages", {})
+    html = pages.get(key)
+    if html is None:
+        html = render_template(
+            "index.html",
+            call_to_action=call_to_action,
+            conversation=conversation,
+            registration=registration,
+            account_url=home.account_url(config["ACCOUNT"]),
+            account=config["ACCOUNT"],
+            team_text=config.get("TEAM_TEXT"),
+            input_text=input_text or config.get("INPUT_TEXT"),
+            note=note,
+            demo=config["DEMO"],
+            entry_page=True,
+            campaign_slug=campaign_slug,  # "Reageer" links name the campaign, so its thread's posts are found
+            reply_url=url_for("residents.reply", c=campaign_slug),
+            **extra,
+        )
+        if len(pages) > 256:
+            pages.clear()
+        pages[key] = html
+    return html, status
 
 
 def default_call_to_action() -> str:

@@ -306,3 +306,26 @@ def test_staff_log_in_create_a_campaign_download_the_poster_and_scan_it(staff_se
         assert violations == [], f"{path}: {describe_violations(violations)}"
     screenshot(page, "staff_kpi")
     assert page.outside_requests == []
+
+
+def test_helper_finds_the_library_kiosk_on_the_guide_and_a_camera_reads_it(make_app, live_server_for, open_page):
+    import io
+
+    from PIL import Image
+
+    from tests.qr import codes_in_image, texts
+    app = make_app(DEMO=True)
+    created = app.test_cli_runner().invoke(args=["campaign", "create", "bieb-oost", "--name", "OBA Oost",
+                                                 "--place", "bibliotheek", "--cta", "Stel je vraag aan de bieb"])
+    assert created.exit_code == 0, created.output
+    server = live_server_for(app)
+    page = open_page(server.url, width=768, height=1024)
+    page.goto(server.url + "/hulp")
+    page.click("a[href='/kiosk/bieb-oost']")
+    page.wait_for_load_state("load")  # the stylesheet too: an unstyled page is taller
+    assert page.url == server.url + "/kiosk/bieb-oost"
+    screenshot(page, "kiosk_campaign_768x1024")
+    assert page.evaluate("document.documentElement.scrollHeight") <= 1024
+    camera = Image.open(io.BytesIO(page.screenshot())).convert("L").resize((384, 512))  # a modest phone camera
+    assert texts(codes_in_image(camera)) == {"https://amsterdam.test/praatmee/c/bieb-oost"}
+    assert page.outside_requests == []
