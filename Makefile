@@ -7,13 +7,22 @@ TEST_STAMP := $(VENV)/.installed-test
 CATALOGS := $(wildcard translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: run test install translations extract-messages update-messages bench drill clean
+.PHONY: run test test-pg install translations extract-messages update-messages bench drill clean
 
 run: $(STAMP) $(COMPILED)
 	PRAATMEE_DEMO=1 $(BIN)/flask --app praatmee_site run --host 127.0.0.1 --port 5000
 
 test: $(TEST_STAMP) $(COMPILED)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The same suite against a throw-away PostgreSQL cluster (Debian's postgresql: apt-get install postgresql),
+# started on a free loopback port in a temporary folder and removed afterwards, also when tests fail.
+test-pg: $(TEST_STAMP) $(COMPILED)
+	$(BIN)/python -m tests.servers postgres -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# By hand: nginx in front of two gunicorn instances sharing PostgreSQL and Redis (README: "Deployment").
+drill: $(TEST_STAMP) $(COMPILED)
+	$(BIN)/python -m drill.run $(DRILL_ARGS)
 
 install: $(STAMP)
 

@@ -20,9 +20,12 @@ log = logging.getLogger("praatmee")
 
 
 def create_app(test_config: dict | None = None) -> Flask:
+    # Each instance on a host may keep its own folder (only the default SQLite database lives there).
+    instance_path = os.environ.get("PRAATMEE_INSTANCE_PATH") or None
     app = Flask(
         __name__,
         instance_relative_config=True,
+        instance_path=os.path.abspath(instance_path) if instance_path else None,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )

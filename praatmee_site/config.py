@@ -5,6 +5,7 @@ names the variable and says what to set; `create_app` turns that into a clean ex
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 from urllib.parse import urlsplit
 
@@ -38,12 +39,17 @@ DEFAULTS: dict[str, object] = {
     "PROXIES": 1,
     "RESOLVER_LIMIT": "10 per minute;60 per hour",
     "KIOSK_REFRESH": 60,  # seconds between kiosk screen refreshes
-    # Flask-Limiter storage; "memory://" is per process (Redis: see the deployment guide).
+    # Seconds a worker may answer `/` and `/en/` from its own copy (0: off). Bursts then cost one render.
+    "PAGE_CACHE": 1,
+    # Flask-Limiter storage; "memory://" is per process. With REDIS_URL set, Redis is used instead.
     "RATELIMIT_STORAGE_URI": "memory://",
+    # Optional shared state for several app instances: the home-server cache and the rate limits.
+    # None: both live in each process, as on a single machine.
+    "REDIS_URL": None,
 }
 
 BOOLEAN = {"DEMO", "ALLOW_PRIVATE_HOSTS"}
-NUMBERS = {"CONNECT_TIMEOUT", "READ_TIMEOUT", "CACHE_TTL", "INSTANCE_CACHE_TTL", "PROXIES", "KIOSK_REFRESH"}
+NUMBERS = {"CONNECT_TIMEOUT", "READ_TIMEOUT", "CACHE_TTL", "INSTANCE_CACHE_TTL", "PROXIES", "KIOSK_REFRESH", "PAGE_CACHE"}
 
 
 class ConfigError(Exception):
@@ -121,8 +127,34 @@ def validate(config: dict) -> None:
     if bool(config.get("SMS_KEYWORD")) != bool(config.get("SMS_NUMBER")):
         raise ConfigError("PRAATMEE_SMS_KEYWORD and PRAATMEE_SMS_NUMBER go together: set both or neither.")
     url = config.get("DATABASE_URL")
-    if url and not str(url).startswith(("sqlite", "postgresql")):
+    if url:
+        config["DATABASE_URL"] = url = database_url(str(url))
+        if url.startswith("postgresql+psycopg") and not _installed("psycopg"):
+            raise ConfigError("PRAATMEE_DATABASE_URL names PostgreSQL, but psycopg is not installed: "
+                              "pip install 'praatmee-site[postgres]'.")
+    if config.get("REDIS_URL"):
+        config["REDIS_URL"] = redis_url = str(config["REDIS_URL"]).strip()
+        if not redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("PRAATMEE_REDIS_URL must start with redis://, rediss:// or unix://, "
+                              f"e.g. redis://127.0.0.1:6379/0 (got {redis_url!r}).")
+        if not _installed("redis"):
+            raise ConfigError("PRAATMEE_REDIS_URL is set, but the redis package is not installed: "
+                              "pip install 'praatmee-site[redis]'.")
+
+
+def database_url(url: str) -> str:
+    """SQLAlchemy's URL for the database; plain postgres(ql):// addresses get the psycopg 3 driver."""
+    url = url.strip()
+    for plain in ("postgres://", "postgresql://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain):]
+    if not url.startswith(("sqlite", "postgresql")):
         raise ConfigError("PRAATMEE_DATABASE_URL must start with sqlite:// or postgresql+psycopg://.")
+    return url
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
 
 
 def short_link(public_url: str) -> str:

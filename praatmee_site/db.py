@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from sqlalchemy import (Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, create_engine,
                         event, func, select, text)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
@@ -203,6 +204,8 @@ class Database:
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # With WAL, NORMAL survives a crashed process; only a power cut may lose the last commits.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
@@ -237,8 +240,14 @@ class DatabaseLastGood:
             return None
 
     def save(self, key: str, value: Any, fetched_at: float) -> None:
+        # An upsert, not a read-then-write: workers and hosts saving the same key at once must not collide.
+        table = LastGood.__table__
+        insert = postgresql.insert if self.database.engine.dialect.name == "postgresql" else sqlite.insert
+        statement = insert(table).values(key=key, body=json.dumps(value), fetched_at=fetched_at)
+        statement = statement.on_conflict_do_update(index_elements=[table.c.key], set_={
+            "body": statement.excluded.body, "fetched_at": statement.excluded.fetched_at})
         try:
-            with self.database.Session.begin() as session:
-                session.merge(LastGood(key=key, body=json.dumps(value), fetched_at=fetched_at))
+            with self.database.engine.begin() as connection:
+                connection.execute(statement)
         except Exception:  # noqa: BLE001
             log.warning("could not keep the last good copy of %s", key, exc_info=True)

@@ -15,7 +15,7 @@ from . import __version__
 from .cache import UpstreamCache
 from .content import DisplayPost, ImagePolicy, shape_thread
 from .mastodon import (ClientSettings, Instance, MastodonClient, MastodonError, NotFound, Status, Thread,
-                       status_id_from_reference)
+                       Unavailable, status_id_from_reference)
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ class Conversation:
     fetched_at: float | None
     stale: bool
     problem: str | None = None
+    version: tuple = ()  # changes with every upstream answer behind it; keys rendered fragments
 
     @property
     def root(self) -> DisplayPost | None:
@@ -50,6 +51,21 @@ class Registration:
     server: str
 
 
+class StoredPause:
+    """The rate-limit pause in the last-good store, so every worker (and host) sees another's 429."""
+
+    def __init__(self, store, base_url: str):
+        self.store = store
+        self.key = f"pause:{base_url}"
+
+    def until(self) -> float | None:
+        kept = self.store.load(self.key)
+        return float(kept[0].get("until", 0)) if kept and isinstance(kept[0], dict) else None
+
+    def hold(self, until: float) -> None:
+        self.store.save(self.key, {"until": until}, until)
+
+
 def signup_url(base_url: str, lang: str, instance: Instance | None = None, invite_url: str | None = None) -> str:
     """The one place that decides where "Account aanmaken" leads."""
     if invite_url:
@@ -62,7 +78,7 @@ def signup_url(base_url: str, lang: str, instance: Instance | None = None, invit
 class Home:
     """Built once per app by `init_app`; pages reach it through `current_home()`."""
 
-    def __init__(self, config, store=None) -> None:
+    def __init__(self, config, store=None, shared=None) -> None:
         self.base_url = config["MASTODON_URL"]
         self.domain = urlsplit(self.base_url).hostname or ""
         session = requests.Session()
@@ -79,8 +95,11 @@ class Home:
             instance_ttl=config["INSTANCE_CACHE_TTL"],
             token=config.get("MASTODON_TOKEN") or None,
         )
-        cache = UpstreamCache(store=store, refresh_in_background=not config.get("TESTING_SYNC_CACHE"))
-        self.client = MastodonClient(settings, cache=cache, session=session)
+        cache = UpstreamCache(store=store, shared=shared, unavailable=Unavailable,
+                              refresh_in_background=not config.get("TESTING_SYNC_CACHE"))
+        self.client = MastodonClient(settings, cache=cache, session=session,
+                                     shared_pause=StoredPause(store, self.base_url) if store is not None else None)
+        self._shaped: dict[tuple, Conversation] = {}
         self.images = ImagePolicy.for_urls(self.base_url, config.get("MEDIA_URL"))
 
     def conversation(self, thread_reference: str | None = None) -> Conversation:
@@ -99,8 +118,17 @@ class Home:
         except MastodonError as exc:
             log.warning("conversation unavailable: %s", exc)
             return Conversation(None, (), None, False, "unavailable")
-        posts = shape_thread(result.value, home_domain=self.domain, images=self.images)
-        return Conversation(result.value, tuple(posts), result.fetched_at, result.stale or chosen_stale)
+        stale = result.stale or chosen_stale
+        key = (status_id, result.version, stale)
+        shaped = self._shaped.get(key)
+        if shaped is None:
+            # Sanitizing and shaping run once per version of the thread, not once per visitor.
+            posts = shape_thread(result.value, home_domain=self.domain, images=self.images)
+            shaped = Conversation(result.value, tuple(posts), result.fetched_at, stale, version=key)
+            if len(self._shaped) > 64:
+                self._shaped.clear()
+            self._shaped[key] = shaped
+        return shaped
 
     def find_post(self, post_id: str, thread_references: tuple[str, ...] = ()) -> Status | None:
         """A post we show (the given campaign threads, then the default one); else the first root.
@@ -137,9 +165,19 @@ class Home:
 
 def init_app(app) -> Home:
     from .db import DatabaseLastGood
-    home = Home(app.config, DatabaseLastGood(app.extensions["praatmee_db"]))
+    home = Home(app.config, DatabaseLastGood(app.extensions["praatmee_db"]), shared_cache_tier(app.config))
     app.extensions["praatmee_home"] = home
     return home
+
+
+def shared_cache_tier(config):
+    """Redis as the cache's shared tier when PRAATMEE_REDIS_URL is set; else None (one cache per process)."""
+    if not config.get("REDIS_URL"):
+        return None
+    from .shared_cache import RedisSharedCache
+    # A lock outlives one upstream call (connect + read timeout); waiters give up after that.
+    return RedisSharedCache(config["REDIS_URL"], lock_seconds=config["CONNECT_TIMEOUT"] + config["READ_TIMEOUT"] + 2,
+                            retry_seconds=config.get("TESTING_REDIS_RETRY_SECONDS", 5.0))
 
 
 def current_home() -> Home:

@@ -6,6 +6,7 @@ English lives under an `/en` prefix that a small WSGI wrapper moves into SCRIPT_
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from .content import origin
 
 LANGUAGES = ("nl", "en")
 babel = Babel()
-# Per client address (after ProxyFix); in memory per process unless RATELIMIT_STORAGE_URI is configured.
+# Per client address (after ProxyFix); in memory per process unless REDIS_URL (or RATELIMIT_STORAGE_URI)
+# names a shared store: see `configure_rate_limits`.
 limiter = Limiter(get_remote_address, default_limits=[], headers_enabled=True)
 
 
@@ -41,6 +43,52 @@ class LanguagePrefix:
         return self.app(environ, start_response)
 
 
+class PageCache:
+    """Answers GET `/` and `/en/` from a copy at most `seconds` old, per mount, host and scheme.
+
+    Those pages carry nothing per visitor (no cookie, language from the URL) and are public for a
+    minute anyway; a burst of scans at one event then costs one render a second per worker.
+    """
+
+    PATHS = frozenset({"/", "/en", "/en/"})
+    KEYED_BY = ("PATH_INFO", "SCRIPT_NAME", "HTTP_HOST", "HTTP_X_FORWARDED_PREFIX", "HTTP_X_FORWARDED_PROTO",
+                "HTTP_X_FORWARDED_HOST", "wsgi.url_scheme")
+
+    def __init__(self, app, seconds: float, clock=time.monotonic):
+        self.app = app
+        self.seconds = seconds
+        self.clock = clock
+        self.copies: dict[tuple, tuple[float, str, list, bytes]] = {}
+
+    def __call__(self, environ, start_response):
+        if (environ.get("REQUEST_METHOD") != "GET" or environ.get("QUERY_STRING")
+                or environ.get("PATH_INFO") not in self.PATHS):
+            return self.app(environ, start_response)
+        key = tuple(environ.get(name, "") for name in self.KEYED_BY)
+        copy = self.copies.get(key)
+        if copy is not None and self.clock() - copy[0] < self.seconds:
+            start_response(copy[1], list(copy[2]))
+            return [copy[3]]
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured.update(status=status, headers=headers)
+            return start_response(status, headers, exc_info)
+
+        result = self.app(environ, capture)
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        headers = captured.get("headers", [])
+        if captured.get("status", "").startswith("200") and not any(k.lower() == "set-cookie" for k, _ in headers):
+            if len(self.copies) > 64:
+                self.copies.clear()
+            self.copies[key] = (self.clock(), captured["status"], list(headers), body)
+        return [body]
+
+
 def current_lang() -> str:
     return request.environ.get("praatmee.lang", "nl") if request else "nl"
 
@@ -57,7 +105,10 @@ def configure_web(app: Flask) -> None:
     inner = LanguagePrefix(app.wsgi_app)
     proxies = app.config["PROXIES"]
     app.wsgi_app = ProxyFix(inner, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies) if proxies else inner
+    if app.config["PAGE_CACHE"] > 0:
+        app.wsgi_app = PageCache(app.wsgi_app, app.config["PAGE_CACHE"])
     babel.init_app(app, locale_selector=current_lang)
+    configure_rate_limits(app)
     limiter.init_app(app)
 
     static_versions = _static_versions(Path(app.static_folder))
@@ -111,6 +162,22 @@ def configure_web(app: Flask) -> None:
             database = "unavailable"
         return jsonify(status="ok" if database == "ok" else "degraded", version=app.config["APP_VERSION"],
                        database=database, demo=app.config["DEMO"])
+
+
+def configure_rate_limits(app: Flask) -> None:
+    """With Redis, every instance counts against the same limits. When Redis is unreachable the
+    limiter counts in memory per process (Flask-Limiter logs the switch once, and checks Redis again
+    with a growing pause); pages never fail because of it."""
+    config = app.config
+    redis_url = config.get("REDIS_URL")
+    if redis_url and config.get("RATELIMIT_STORAGE_URI", "memory://") == "memory://":
+        # The limits library spells a Unix socket redis+unix://.
+        config["RATELIMIT_STORAGE_URI"] = "redis+" + redis_url if redis_url.startswith("unix://") else redis_url
+    if str(config.get("RATELIMIT_STORAGE_URI", "memory://")).startswith("redis"):
+        from .shared_cache import client_options
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", client_options())
+        config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+        config.setdefault("RATELIMIT_KEY_PREFIX", "praatmee")
 
 
 def _static_versions(folder: Path) -> dict[str, str]:

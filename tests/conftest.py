@@ -1,4 +1,8 @@
-"""Shared fixtures: an app on a throw-away SQLite file, a mocked home server, a live server and a browser."""
+"""Shared fixtures: an app on a throw-away database, a mocked home server, a live server and a browser.
+
+The database is a SQLite file in the test's tmp_path, or, when PRAATMEE_TEST_DATABASE_URL names a
+PostgreSQL database (`make test-pg` starts one), a schema of its own in that database per test.
+"""
 from __future__ import annotations
 
 import json
@@ -21,10 +25,77 @@ SHARED_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "shared"
 HOME = "https://social.test"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 CHROMIUM = os.environ.get("PRAATMEE_TEST_CHROMIUM", "/usr/bin/chromium")
+# Read once at import: the app fixtures clear PRAATMEE_* from the environment.
+TEST_DATABASE_URL = os.environ.get("PRAATMEE_TEST_DATABASE_URL", "")
 
 
 def fixture_json(name: str):
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+class PostgresSchemas:
+    """A fresh schema per test (and name) in the one test database, dropped when the test ends.
+
+    Measured on this machine: a schema, its migrations and its drop take about 60 ms; a database per
+    test about 170 ms (also from a migrated template: 140 ms). TRUNCATE would be faster still, but
+    tests would then share one migrated schema and never see a fresh database.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.created: dict[str, str] = {}  # tmp_path/name → schema
+        self.counter = 0
+
+    def _admin(self):
+        import psycopg
+        from sqlalchemy.engine import make_url
+        parts = make_url(self.url)
+        return psycopg.connect(host=parts.host, port=parts.port, user=parts.username, password=parts.password,
+                               dbname=parts.database, autocommit=True)
+
+    def url_for(self, tmp_path: Path, name: str) -> str:
+        place = f"{tmp_path}/{name}"
+        schema = self.created.get(place)
+        if schema is None:
+            self.counter += 1
+            schema = f"t{os.getpid()}_{self.counter}"
+            with self._admin() as connection:
+                connection.execute(f'CREATE SCHEMA "{schema}"')
+            self.created[place] = schema
+        # search_path puts every table in the schema; application_name lets teardown find its connections.
+        return f"{self.url}?application_name={schema}&options=-csearch_path%3D{schema}"
+
+    def drop_all(self) -> None:
+        if not self.created:
+            return
+        schemas, self.created = list(self.created.values()), {}
+        with self._admin() as connection:
+            for schema in schemas:
+                # Apps of a finished test may still hold pooled connections: close them first.
+                connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                   "WHERE application_name = %s AND pid <> pg_backend_pid()", (schema,))
+                connection.execute("SET lock_timeout = '5s'")
+                try:
+                    connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+                except Exception:  # noqa: BLE001 - the cluster is thrown away after the run anyway
+                    pass
+
+
+POSTGRES_SCHEMAS = PostgresSchemas(TEST_DATABASE_URL) if TEST_DATABASE_URL.startswith("postgresql") else None
+
+
+def database_url(tmp_path: Path, name: str = "test") -> str:
+    """The test's own database: `name`.sqlite in tmp_path, or a fresh PostgreSQL schema."""
+    if POSTGRES_SCHEMAS is not None:
+        return POSTGRES_SCHEMAS.url_for(tmp_path, name)
+    return f"sqlite:///{tmp_path / (name + '.sqlite')}"
+
+
+@pytest.fixture(autouse=True)
+def _drop_test_schemas():
+    yield
+    if POSTGRES_SCHEMAS is not None:
+        POSTGRES_SCHEMAS.drop_all()
 
 
 def base_config(tmp_path: Path, **overrides) -> dict:
@@ -34,8 +105,9 @@ def base_config(tmp_path: Path, **overrides) -> dict:
         "MASTODON_URL": HOME,
         "ACCOUNT": "stad",
         "PUBLIC_URL": "https://amsterdam.test/praatmee",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'test.sqlite'}",
+        "DATABASE_URL": database_url(tmp_path),
         "TESTING_SYNC_CACHE": True,
+        "PAGE_CACHE": 0,  # tests change the fake home server between requests; test_app checks the cache
         "DEMO": False,
     }
     config.update(overrides)

@@ -211,3 +211,45 @@ def test_call_to_action_is_configurable(make_app, mastodon):
     client = app.test_client()
     assert "<h1 id=\"cta\">Denk mee over digitalisering in Amsterdam</h1>" in client.get("/").text
     assert "<h1 id=\"cta\">Think along about digital Amsterdam</h1>" in client.get("/en/").text
+
+
+# --- the one-second page copy -------------------------------------------------------------------
+
+class Clock:
+    now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_entry_page_is_answered_from_a_copy_for_a_second_per_mount(make_app, mastodon):
+    from praatmee_site.web import PageCache
+    mastodon.standard()
+    app = make_app(PAGE_CACHE=1)
+    cache = app.wsgi_app
+    assert isinstance(cache, PageCache)
+    cache.clock = clock = Clock()
+    client = app.test_client()
+    first = client.get("/").text
+    lookups = mastodon.calls_to("/api/v1/accounts/lookup")
+    mastodon.mock.replace("GET", "https://social.test/api/v1/statuses/100/context",
+                          json={"ancestors": [], "descendants": []})
+    assert client.get("/").text == first  # within the second: the copy, no work at all
+    assert mastodon.calls_to("/api/v1/accounts/lookup") == lookups
+    assert 'href="/praatmee/privacy"' in client.get("/", headers={"X-Forwarded-Prefix": "/praatmee"}).text
+    assert client.get("/?utm=x").status_code == 200  # query strings are never answered from the copy
+    clock.now += 1.5
+    app.extensions["praatmee_home"].client.cache.clear()
+    assert "8 reacties" not in client.get("/").text  # a second later: rendered again
+
+
+def test_page_copy_keeps_every_header_and_is_only_for_the_entry_pages(make_app, mastodon):
+    mastodon.standard()
+    app = make_app(PAGE_CACHE=1)
+    client = app.test_client()
+    fresh, copy = client.get("/en/"), client.get("/en/")
+    assert copy.headers["Content-Security-Policy"] == fresh.headers["Content-Security-Policy"]
+    assert copy.headers["Cache-Control"] == "public, max-age=60"
+    assert "Set-Cookie" not in copy.headers
+    from praatmee_site.web import PageCache
+    assert set(PageCache.PATHS) == {"/", "/en", "/en/"}

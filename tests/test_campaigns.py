@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from flask_babel import force_locale, gettext
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from praatmee_site import campaigns, printed
@@ -487,7 +487,7 @@ def test_nothing_about_the_visitor_is_stored(app, client, mastodon):
                environ_base={"REMOTE_ADDR": "198.51.100.23"})
     assert scans(app) == 1
     with database(app).engine.connect() as connection:
-        columns = [row[1] for row in connection.execute(text("PRAGMA table_info(scan_counts)"))]
+        columns = [column["name"] for column in inspect(connection).get_columns("scan_counts")]
         dump = "\n".join(str(row) for table in ("campaigns", "scan_counts")
                          for row in connection.execute(text(f"SELECT * FROM {table}")))
     assert columns == ["campaign_id", "day", "count"]

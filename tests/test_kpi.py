@@ -15,10 +15,10 @@ from sqlalchemy import select
 
 from praatmee_site import kpi
 from praatmee_site.cache import UpstreamCache
-from praatmee_site.db import Database, KpiPostSnapshot, KpiReplier
+from praatmee_site.db import Base, Database, KpiPostSnapshot, KpiReplier
 from praatmee_site.kpi import Snapshot
 from praatmee_site.mastodon import ClientSettings, MastodonClient, Unavailable
-from tests.conftest import HOME, fixture_json
+from tests.conftest import HOME, database_url, fixture_json
 
 SECRET = "test-secret"
 TODAY = date(2026, 11, 25)  # the period of 30 days starts on 2026-10-27 (Europe/Amsterdam)
@@ -70,9 +70,10 @@ class Clock:
 
 @pytest.fixture
 def database(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'kpi.sqlite'}")
+    db = Database(database_url(tmp_path, "kpi"))
     db.upgrade()
-    return db
+    yield db
+    db.engine.dispose()
 
 
 @pytest.fixture
@@ -373,7 +374,12 @@ def test_no_handle_or_name_is_ever_stored(database, home_client, mastodon, tmp_p
     standard_home(mastodon)
     run(database, home_client)
     database.engine.dispose()
-    stored = b"".join(p.read_bytes() for p in Path(tmp_path).glob("kpi.sqlite*"))
+    if database.is_sqlite:
+        stored = b"".join(p.read_bytes() for p in Path(tmp_path).glob("kpi.sqlite*"))
+    else:  # every row of every table, as text
+        with database.engine.connect() as connection:
+            stored = "\n".join(str(row) for table in Base.metadata.sorted_tables
+                               for row in connection.execute(table.select())).encode()
     for secret_text in (b"ann@other.example", b"other.example", b"Naam van", b"id-bob", b"elsewhere.example"):
         assert secret_text not in stored
     assert key("ann@other.example").encode() in stored

@@ -241,3 +241,27 @@ def test_demo_mode_runs_the_same_code_path_offline(make_app):
     assert 'lang="ar" dir="auto"' in page
     assert '<details class="cw">' in page
     assert "de peiling is open" in page or "open tot" in page
+
+
+def test_a_429_seen_by_one_worker_holds_back_every_worker(make_app, mastodon):
+    mastodon.add("/api/v1/accounts/lookup", status=429, json_body={"error": "Too many requests"},
+                 headers={"Retry-After": "120"})
+    first_worker = make_app().test_client()
+    second_worker = make_app().test_client()  # another process on the same database
+    assert first_worker.get("/").status_code == 200
+    calls = len(mastodon.mock.calls)
+    page = second_worker.get("/")
+    assert page.status_code == 200
+    assert "Het gesprek is even niet te laden." in page.text
+    assert len(mastodon.mock.calls) == calls  # the second worker did not ask at all
+
+
+def test_the_thread_is_shaped_once_per_version_not_per_visitor(client, mastodon, monkeypatch):
+    import praatmee_site.home as home_module
+    mastodon.standard()
+    shaped = []
+    real = home_module.shape_thread
+    monkeypatch.setattr(home_module, "shape_thread", lambda *a, **k: shaped.append(1) or real(*a, **k))
+    for _ in range(5):
+        assert 'id="post-105"' in client.get("/").text
+    assert len(shaped) == 1

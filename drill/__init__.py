@@ -1,0 +1,1 @@
+"""The topology drill (`make drill`): nginx, two app instances, PostgreSQL and Redis on one machine."""

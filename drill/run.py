@@ -1,0 +1,552 @@
+"""The topology drill: nginx in front of two gunicorn instances sharing PostgreSQL and Redis.
+
+Run by hand (`make drill`); prints a markdown table per check for the README's "Deployment" section.
+Everything runs on loopback and is thrown away at the end: a PostgreSQL cluster and a redis-server
+in temporary folders (tests/servers.py), the fake home server of benchmarks/fake_mastodon.py, two
+gunicorn instances with their own instance folders, and nginx configured from the README's own
+nginx block (only addresses, certificate and paths are replaced), so the deployment guide is what
+gets tested.
+
+    .venv/bin/python -m drill.run [--scans 10000] [--seconds 20] [--keep]
+"""
+from __future__ import annotations
+
+import argparse
+import atexit
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from itertools import pairwise
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+import requests
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+from tests.servers import PostgresCluster, RedisServer, free_port, postgres_bin  # after the sys.path line
+
+PYTHON = sys.executable
+README = PROJECT / "README.md"
+MARKER = "<!-- drill: the nginx configuration below is read by drill/run.py -->"
+SLUG = "drill"
+CACHE_TTL, INSTANCE_CACHE_TTL = 5, 10
+WORKERS = 2  # per instance
+SLICES = 3  # throughput: turns of wrk on the pair and on one instance
+PHONE = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+         "Chrome/130.0.0.0 Mobile Safari/537.36")
+# API path → the TTL its cache key lives by.
+UPSTREAM_TTL = {
+    "/api/v1/accounts/lookup": INSTANCE_CACHE_TTL,
+    "/api/v2/instance": INSTANCE_CACHE_TTL,
+    "/api/v1/accounts/1/statuses": CACHE_TTL,
+    "/api/v1/statuses/100": CACHE_TTL,
+    "/api/v1/statuses/100/context": CACHE_TTL,
+}
+
+_processes: list[subprocess.Popen] = []
+
+
+# --- processes -------------------------------------------------------------------------------------
+
+def start(command: list[str], **kwargs) -> subprocess.Popen:
+    process = subprocess.Popen(command, start_new_session=True, **kwargs)
+    _processes.append(process)
+    return process
+
+
+def kill(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+    """The process and everything in its session (gunicorn's workers, nginx's workers)."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, sig)
+            process.wait(timeout)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def stop_all() -> None:
+    for process in reversed(_processes):
+        kill(process)
+    _processes.clear()
+
+
+def ensure_installed() -> None:
+    """nginx, redis-server, PostgreSQL and wrk from Debian, when missing (as root)."""
+    missing = [package for package, present in (
+        ("nginx", shutil.which("nginx") or Path("/usr/sbin/nginx").exists()),
+        ("redis-server", shutil.which("redis-server") or Path("/usr/bin/redis-server").exists()),
+        ("postgresql", _has_postgres()),
+        ("wrk", shutil.which("wrk")),
+    ) if not present]
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        raise SystemExit(f"drill: please install {' '.join(missing)} (apt-get install {' '.join(missing)})")
+    print(f"drill: installing {' '.join(missing)}", flush=True)
+    subprocess.run(["apt-get", "update", "-qq"], check=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True,
+                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
+def _has_postgres() -> bool:
+    try:
+        postgres_bin("initdb")
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+class FakeMastodon:
+    """benchmarks/fake_mastodon.py over HTTPS with a throw-away CA (passed to the app as REQUESTS_CA_BUNDLE)."""
+
+    def __init__(self, folder: Path) -> None:
+        import trustme
+        ca = trustme.CA()
+        certificate = ca.issue_cert("127.0.0.1", "localhost")
+        self.ca_path, cert, key = folder / "fake-ca.pem", folder / "fake-cert.pem", folder / "fake-key.pem"
+        ca.cert_pem.write_to_path(str(self.ca_path))
+        certificate.cert_chain_pems[0].write_to_path(str(cert))
+        certificate.private_key_pem.write_to_path(str(key))
+        self.process = start([PYTHON, str(PROJECT / "benchmarks" / "fake_mastodon.py"), "--certfile", str(cert),
+                              "--keyfile", str(key)], stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        if not line.startswith("READY "):
+            raise RuntimeError(f"the fake Mastodon did not start: {line!r}")
+        self.url = f"https://127.0.0.1:{int(line.split()[1])}"
+
+    def stats(self) -> dict:
+        return requests.get(self.url + "/__stats", verify=str(self.ca_path), timeout=10).json()
+
+    def reset(self) -> None:
+        requests.post(self.url + "/__reset", verify=str(self.ca_path), timeout=10).raise_for_status()
+
+
+class Instance:
+    """One app server: gunicorn on its own port, with its own instance folder and access log."""
+
+    def __init__(self, name: str, folder: Path, env: dict[str, str], workers: int = WORKERS) -> None:
+        self.name = name
+        self.workers = workers
+        self.folder = folder / f"instance-{name}"
+        self.folder.mkdir()
+        self.access_log = folder / f"access-{name}.log"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        with open(folder / f"gunicorn-{name}.log", "ab") as log:
+            self.process = start(
+                [PYTHON, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
+                 "--chdir", str(PROJECT), "--access-logfile", str(self.access_log), "--log-level", "warning",
+                 "--graceful-timeout", "5", "praatmee_site:create_app()"],
+                env={**env, "PRAATMEE_INSTANCE_PATH": str(self.folder)}, stdout=log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self) -> None:
+        wait_for(self.url + "/healthz", self.process, f"instance {self.name}")
+
+    def served(self, path: str) -> int:
+        if not self.access_log.exists():
+            return 0
+        needle = f'"GET {path} '
+        with open(self.access_log, encoding="utf-8", errors="replace") as log:
+            return sum(1 for line in log if needle in line)
+
+
+def wait_for(url: str, process: subprocess.Popen, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        try:
+            if requests.get(url, timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} did not answer {url} within {timeout} s")
+
+
+# --- nginx from the README -------------------------------------------------------------------------
+
+def readme_nginx_block() -> str:
+    text = README.read_text(encoding="utf-8")
+    if MARKER not in text:
+        raise SystemExit(f"drill: README.md lacks the marker {MARKER!r} before its nginx block")
+    after = text.split(MARKER, 1)[1]
+    match = re.search(r"```nginx\n(.*?)```", after, re.S)
+    if not match:
+        raise SystemExit("drill: no ```nginx block after the marker in README.md")
+    return match.group(1)
+
+
+def render_site(block: str, *, port: int, upstreams: list[int], cache: Path) -> str:
+    """The README's block with only addresses, certificate and paths replaced; each must be found once."""
+    replacements = [
+        ("    listen 443 ssl http2;\n", f"    listen 127.0.0.1:{port};\n"),
+        ("    ssl_certificate     /etc/ssl/certs/amsterdam.nl.pem;\n", ""),
+        ("    ssl_certificate_key /etc/ssl/private/amsterdam.nl.key;\n", ""),
+        ("/var/cache/nginx/praatmee", str(cache)),
+        ("/srv/praatmee/static/", f"{PROJECT / 'static'}/"),
+        ("    server 127.0.0.1:8001 max_fails=1 fail_timeout=5s;\n",
+         f"    server 127.0.0.1:{upstreams[0]} max_fails=1 fail_timeout=5s;\n"),
+        ("    server 127.0.0.1:8002 max_fails=1 fail_timeout=5s;\n",
+         f"    server 127.0.0.1:{upstreams[1]} max_fails=1 fail_timeout=5s;\n" if len(upstreams) > 1 else ""),
+    ]
+    for old, new in replacements:
+        if block.count(old) != 1:
+            raise SystemExit(f"drill: the README's nginx block no longer has {old.strip()!r} exactly once; "
+                             "update drill/run.py together with the guide")
+        block = block.replace(old, new)
+    return block
+
+
+class Nginx:
+    def __init__(self, name: str, folder: Path, site: str) -> None:
+        self.prefix = folder / f"nginx-{name}"
+        for sub in ("tmp", "logs", "cache"):
+            (self.prefix / sub).mkdir(parents=True)
+        os.chmod(folder, 0o755)  # workers run as an unprivileged user and need to reach their folders
+        for path in (self.prefix, *self.prefix.iterdir()):
+            os.chmod(path, 0o777)
+        self.access_log = self.prefix / "logs" / "access.log"
+        conf = self.prefix / "nginx.conf"
+        temp = self.prefix / "tmp"
+        conf.write_text(f"""
+worker_processes 2;
+daemon off;
+pid {self.prefix}/nginx.pid;
+error_log {self.prefix}/logs/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    log_format drill '$status "$request" upstream=$upstream_addr upstream_status=$upstream_status cache=$upstream_cache_status';
+    access_log {self.access_log} drill;
+    client_body_temp_path {temp}/body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
+    sendfile on;
+    keepalive_timeout 65;
+    keepalive_requests 100000;
+# --- from README.md ---
+{site}
+}}
+""")
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        check = subprocess.run([nginx, "-t", "-p", str(self.prefix), "-c", str(conf)], capture_output=True, text=True,
+                               check=False)
+        if check.returncode != 0:
+            raise SystemExit(f"drill: nginx refuses the configuration:\n{check.stderr}")
+        self.process = start([nginx, "-p", str(self.prefix), "-c", str(conf)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+    def lines(self) -> list[str]:
+        return self.access_log.read_text(encoding="utf-8", errors="replace").splitlines()
+
+
+# --- load ------------------------------------------------------------------------------------------
+
+def wrk(url: str, seconds: int, connections: int = 32) -> dict:
+    result = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
+                             "-H", f"User-Agent: {PHONE}", url], capture_output=True, text=True, check=True)
+    out = result.stdout
+
+    def number(pattern: str) -> int:
+        found = re.search(pattern, out)
+        return int(found.group(1)) if found else 0
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "requests": number(r"(\d+) requests in"),
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1),
+        "p99": re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1),
+        "non_2xx": number(r"Non-2xx or 3xx responses: (\d+)"),
+        "socket_errors": sum(int(n) for n in socket_errors.groups()) if socket_errors else 0,
+        "raw": out,
+    }
+
+
+def table(headers: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join("---" for _ in headers) + " |"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def count_scans(cluster: PostgresCluster) -> int:
+    import psycopg
+    with psycopg.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname=cluster.database) as db:
+        return db.execute("SELECT coalesce(sum(s.count), 0) FROM scan_counts s JOIN campaigns c "
+                          "ON c.id = s.campaign_id WHERE c.slug = %s", (SLUG,)).fetchone()[0]
+
+
+# --- the checks -----------------------------------------------------------------------------------
+
+def check_guide(base: str) -> tuple[str, bool]:
+    """What the guide promises, seen through nginx: the mount, the caches, gzip."""
+    rows = []
+    r = requests.get(base + "/praatmee", allow_redirects=False, timeout=10)
+    rows.append(["`/praatmee`", r.status_code, r.headers.get("Location", ""), r.status_code == 301])
+    first = requests.get(base + "/praatmee/", headers={"User-Agent": PHONE}, timeout=10)
+    second = requests.get(base + "/praatmee/", headers={"User-Agent": PHONE}, timeout=10)
+    prefixed = 'href="/praatmee/static/css/site.css' in first.text
+    rows.append(["`/praatmee/` twice", f"{first.status_code}, {second.status_code}",
+                 f"X-Cache-Status {first.headers.get('X-Cache-Status')} → {second.headers.get('X-Cache-Status')}; "
+                 f"links under /praatmee: {prefixed}",
+                 first.status_code == 200 and second.headers.get("X-Cache-Status") == "HIT" and prefixed])
+    campaign = [requests.get(base + f"/praatmee/c/{SLUG}", headers={"User-Agent": PHONE}, timeout=10)
+                for _ in range(2)]
+    uncached = all("X-Cache-Status" not in r.headers for r in campaign)
+    rows.append([f"`/praatmee/c/{SLUG}` twice", ", ".join(str(r.status_code) for r in campaign),
+                 f"Cache-Control {campaign[1].headers.get('Cache-Control')}; not in nginx's cache: {uncached}",
+                 all(r.status_code == 200 for r in campaign) and uncached])
+    staff = requests.get(base + "/praatmee/beheer/", allow_redirects=False, timeout=10)
+    rows.append(["`/praatmee/beheer/`", staff.status_code,
+                 f"Location {staff.headers.get('Location', '')}; cached: {'X-Cache-Status' in staff.headers}",
+                 staff.status_code in (302, 303) and "X-Cache-Status" not in staff.headers])
+    css = re.search(r'href="(/praatmee/static/css/site\.css\?v=[^"]+)"', first.text)
+    static = requests.get(base + (css.group(1) if css else "/praatmee/static/css/site.css"),
+                          headers={"Accept-Encoding": "gzip"}, timeout=10)
+    rows.append(["site.css", static.status_code,
+                 f"{static.headers.get('Content-Encoding')}, {static.headers.get('Cache-Control')}",
+                 static.status_code == 200 and static.headers.get("Content-Encoding") == "gzip"
+                 and "immutable" in static.headers.get("Cache-Control", "")])
+    return table(["request", "status", "seen", "as the guide says"], rows), all(row[-1] for row in rows)
+
+
+def check_counting(base: str, cluster: PostgresCluster, instances: list[Instance], scans: int) -> tuple[str, bool]:
+    before = count_scans(cluster)
+    served_before = [i.served(f"/c/{SLUG}") for i in instances]
+    statuses: Counter = Counter()
+    lock = threading.Lock()
+    local = threading.local()
+
+    def scan(_index: int) -> None:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+            session.headers["User-Agent"] = PHONE
+        try:
+            status = session.get(base + f"/praatmee/c/{SLUG}", timeout=30).status_code
+        except requests.RequestException as exc:
+            status = exc.__class__.__name__
+        with lock:
+            statuses[status] += 1
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        list(pool.map(scan, range(scans)))
+    seconds = time.monotonic() - started
+    counted = count_scans(cluster) - before
+    served = [i.served(f"/c/{SLUG}") - b for i, b in zip(instances, served_before)]
+    ok = statuses[200] == scans and counted == scans and all(s > 0 for s in served)
+    return table(
+        ["scans sent", "answered 200", "failed", "served by A", "served by B", "counted in PostgreSQL", "seconds",
+         "exact"],
+        [[scans, statuses[200], scans - statuses[200], served[0], served[1], counted, f"{seconds:.1f}", ok]]), ok
+
+
+def check_upstream(fake: FakeMastodon, window: float) -> tuple[str, bool]:
+    log = fake.stats()["log"]
+    rows, ok = [], True
+    for path, ttl in UPSTREAM_TTL.items():
+        times = sorted(entry["t"] for entry in log if entry["path"] == path)
+        gaps = [b - a for a, b in pairwise(times)]
+        fine = all(gap >= ttl for gap in gaps)
+        ok = ok and fine
+        rows.append([f"`{path}`", f"{ttl} s", len(times), int(window // ttl) + 1,
+                     f"{min(gaps):.2f} s" if gaps else "–", fine])
+    others = sorted({entry["path"] for entry in log} - set(UPSTREAM_TTL))
+    if others:
+        rows.append([", ".join(others), "", sum(1 for e in log if e["path"] in others), "", "", ""])
+    return table(["API path (one cache key)", "TTL", "requests in the run", "at most (run / TTL + 1)",
+                  "shortest gap between two", "≥ TTL apart"], rows), ok
+
+
+def check_kill(base: str, cluster: PostgresCluster, instances: list[Instance], nginx: Nginx,
+               seconds: int) -> tuple[str, bool]:
+    time.sleep(1)  # requests the last wrk run abandoned may still be counted: let them land first
+    lines_before = len(nginx.lines())
+    counted_before = count_scans(cluster)
+    victim = instances[1]
+    killed_at: list[float] = []
+
+    def killer() -> None:
+        time.sleep(seconds / 2)
+        os.killpg(victim.process.pid, signal.SIGKILL)  # master and workers, no goodbye
+        killed_at.append(time.monotonic())
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    result = wrk(base + f"/praatmee/c/{SLUG}", seconds)
+    thread.join()
+    victim.process.wait()
+    time.sleep(1)  # let the last upserts of requests wrk abandoned at its end land
+    counted = count_scans(cluster) - counted_before
+    lines = nginx.lines()[lines_before:]
+    statuses = Counter(line.split(" ", 1)[0] for line in lines)
+    retried = sum(1 for line in lines if re.search(r"upstream=\S+, ", line))
+    # 499: wrk hung up at the end of its run, before an answer came; not an error of the site.
+    errors_at_nginx = sum(count for status, count in statuses.items() if status.startswith("5"))
+    ok = result["non_2xx"] == 0 and result["socket_errors"] == 0 and errors_at_nginx == 0 and bool(killed_at)
+    return table(
+        ["requests (wrk, 32 connections)", "killed", "non-2xx at the client", "socket errors", "5xx logged by nginx",
+         "retried on the other instance", "answered 200 / abandoned by wrk at its end (499) / counted in PostgreSQL",
+         "requests/s", "p99",
+         "no failed request"],
+        [[result["requests"], f"instance B (SIGKILL) after {seconds / 2:.0f} s", result["non_2xx"],
+          result["socket_errors"], errors_at_nginx, retried, f"{statuses['200']} / {statuses['499']} / {counted}",
+          f"{result['rps']:.0f}", result["p99"], ok]]), ok
+
+
+def check_throughput(runs: dict[str, list[dict]]) -> str:
+    def mean(side: str) -> float:
+        return sum(run["rps"] for run in runs[side]) / len(runs[side])
+
+    def line(name: str, workers: str, side: str) -> list:
+        return [name, workers, f"{mean(side):.0f}", " / ".join(f"{run['rps']:.0f}" for run in runs[side]),
+                " / ".join(run["p50"] for run in runs[side]), " / ".join(run["p99"] for run in runs[side]),
+                sum(run["non_2xx"] + run["socket_errors"] for run in runs[side])]
+    return table(
+        ["through nginx to", "gunicorn workers", "requests/s (mean)", "per slice", "p50", "p99", "errors"],
+        [line("the pair, A and B", f"{WORKERS} + {WORKERS}", "pair"),
+         line("instance A alone", str(WORKERS), "single"),
+         line("one instance as big as the pair (C)", str(2 * WORKERS), "big"),
+         ["pair / A alone", "", f"{mean('pair') / mean('single'):.2f}", "", "", "", ""],
+         ["pair / C", "", f"{mean('pair') / mean('big'):.2f}", "", "", "", ""]])
+
+
+# --- the run ---------------------------------------------------------------------------------------
+
+def machine() -> str:
+    memory = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal")), "?")
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    try:
+        commit = subprocess.run(["git", "-C", str(PROJECT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=False).stdout.strip()
+    except OSError:
+        commit = "?"
+    return table(["date", "CPU", "cores", "memory", "Python", "commit"],
+                 [[datetime.now().strftime("%Y-%m-%d %H:%M"), model, os.cpu_count(),
+                   f"{int(memory) // 1024 // 1024} GiB" if memory.isdigit() else memory,
+                   platform.python_version(), commit]])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scans", type=int, default=10_000)
+    parser.add_argument("--seconds", type=int, default=20, help="length of each wrk run")
+    parser.add_argument("--keep", action="store_true", help="keep the logs and configurations (path printed)")
+    args = parser.parse_args(argv)
+    ensure_installed()
+
+    folder = Path(tempfile.mkdtemp(prefix="praatmee-drill-"))
+    cluster = PostgresCluster("praatmee")
+    redis = RedisServer()
+    atexit.register(stop_all)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    results: list[bool] = []
+    try:
+        print("drill: starting PostgreSQL, Redis, the fake home server", flush=True)
+        cluster.start()
+        redis.start()
+        fake = FakeMastodon(folder)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PRAATMEE_")}
+        env.update(
+            PRAATMEE_DATABASE_URL=cluster.url, PRAATMEE_REDIS_URL=redis.url, PRAATMEE_MASTODON_URL=fake.url,
+            PRAATMEE_ACCOUNT="stad", PRAATMEE_PUBLIC_URL="https://amsterdam.nl/praatmee",
+            PRAATMEE_SECRET_KEY="drill-" + os.urandom(16).hex(), PRAATMEE_CACHE_TTL=str(CACHE_TTL),
+            PRAATMEE_INSTANCE_CACHE_TTL=str(INSTANCE_CACHE_TTL), PRAATMEE_PROXIES="1",
+            REQUESTS_CA_BUNDLE=str(fake.ca_path),
+        )
+        flask = [PYTHON, "-m", "flask", "--app", "praatmee_site"]
+        # The guide's order: migrate once, then start the instances (which find nothing left to do).
+        subprocess.run(flask + ["db", "upgrade"], env=env, cwd=PROJECT, check=True, capture_output=True)
+        subprocess.run(flask + ["campaign", "create", SLUG, "--name", "Drill", "--place", "evenement",
+                                "--cta", "Denk mee over digitalisering in Amsterdam"],
+                       env=env, cwd=PROJECT, check=True, capture_output=True)
+
+        print(f"drill: starting two gunicorn instances ({WORKERS} workers each) and nginx", flush=True)
+        instances = [Instance("A", folder, env), Instance("B", folder, env)]
+        # For the throughput comparison only: one instance as big as the pair together.
+        big = Instance("C", folder, env, workers=2 * WORKERS)
+        for instance in (*instances, big):
+            instance.wait_ready()
+        block = readme_nginx_block()
+        pair_port, single_port = free_port(), free_port()
+        pair = Nginx("pair", folder, render_site(block, port=pair_port, cache=folder / "nginx-pair" / "cache",
+                                                  upstreams=[i.port for i in instances]))
+        single = Nginx("single", folder, render_site(block, port=single_port, cache=folder / "nginx-single" / "cache",
+                                                      upstreams=[instances[0].port]))
+        big_port = free_port()
+        big_nginx = Nginx("big", folder, render_site(block, port=big_port, cache=folder / "nginx-big" / "cache",
+                                                     upstreams=[big.port]))
+        pair_url, single_url = f"http://127.0.0.1:{pair_port}", f"http://127.0.0.1:{single_port}"
+        big_url = f"http://127.0.0.1:{big_port}"
+        for url, server in ((pair_url, pair), (single_url, single), (big_url, big_nginx)):
+            wait_for(url + "/praatmee/healthz", server.process, "nginx")
+
+        print("\n" + machine() + "\n", flush=True)
+        print("### The guide's nginx configuration, seen through nginx\n")
+        text, ok = check_guide(pair_url)
+        print(text + "\n", flush=True)
+        results.append(ok)
+
+        print(f"### a. {args.scans:,} scans of one campaign through nginx, over both instances\n", flush=True)
+        text, ok = check_counting(pair_url, cluster, instances, args.scans)
+        print(text + "\n", flush=True)
+        results.append(ok)
+
+        print(f"### c. Requests to the home server during {args.seconds} s of load on both instances\n",
+              flush=True)
+        time.sleep(INSTANCE_CACHE_TTL)  # start with every entry expired, as after a quiet spell
+        fake.reset()
+        started = time.monotonic()
+        wrk(pair_url + f"/praatmee/c/{SLUG}", args.seconds)
+        text, ok = check_upstream(fake, time.monotonic() - started)
+        print(text + "\n", flush=True)
+        results.append(ok)
+
+        print(f"### d. Requests per second of `/praatmee/c/{SLUG}`: wrk, 32 connections, "
+              f"{SLICES} slices of {args.seconds // 2} s each, taking turns\n", flush=True)
+        # Taking turns, so that whatever else the machine does weighs on both sides alike.
+        runs: dict[str, list[dict]] = {"pair": [], "single": [], "big": []}
+        for _ in range(SLICES):
+            for side, url in (("single", single_url), ("pair", pair_url), ("big", big_url)):
+                runs[side].append(wrk(url + f"/praatmee/c/{SLUG}", args.seconds // 2))
+        print(check_throughput(runs) + "\n", flush=True)
+        results.append(all(run["non_2xx"] == 0 and run["socket_errors"] == 0 for side in runs.values() for run in side))
+
+        print(f"### b. Instance B killed in the middle of {args.seconds} s of load through nginx\n", flush=True)
+        text, ok = check_kill(pair_url, cluster, instances, pair, args.seconds)
+        print(text + "\n", flush=True)
+        results.append(ok)
+    finally:
+        stop_all()
+        redis.remove()
+        cluster.stop()
+        if args.keep:
+            print(f"drill: logs and configurations kept in {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+    print("drill: every check passed" if all(results) else "drill: SOME CHECKS FAILED")
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
