@@ -88,12 +88,15 @@ def test_page_is_complete_without_javascript(demo_server, open_page):
 def test_language_switch_leads_to_the_english_page_and_back(demo_server, open_page):
     page = open_page(demo_server.url)
     page.goto(demo_server.url + "/")
-    page.click("text=Read this page in English")
+    with page.expect_navigation():
+        page.click("text=Read this page in English")
     assert page.url == demo_server.url + "/en/"
     assert page.evaluate("document.documentElement.lang") == "en"
-    page.click("text=Privacy")
+    with page.expect_navigation():
+        page.click("text=Privacy")
     assert page.url == demo_server.url + "/en/privacy"
-    page.click("text=Lees deze pagina in het Nederlands")
+    with page.expect_navigation():
+        page.click("text=Lees deze pagina in het Nederlands")
     assert page.url == demo_server.url + "/privacy"
 
 
@@ -159,7 +162,8 @@ def reply_server(make_app, live_server_for, mastodon, fediverse):
 def test_typing_a_handle_lands_on_the_residents_own_server(reply_server, open_page):
     page = open_page(reply_server.url, allow_hosts=(HOME,))
     page.goto(reply_server.url + "/")
-    page.click("text=Heb je al een Mastodon-account? Reageer direct")
+    with page.expect_navigation():
+        page.click("text=Heb je al een Mastodon-account? Reageer direct")
     page.fill("#adres", "@naam@mastodon.test")
     # The browser follows our 303; the fake server's name resolves nowhere, so catch the request itself.
     with page.expect_request(lambda request: request.url.startswith("https://mastodon.test/")) as redirected:
@@ -196,7 +200,8 @@ def test_reply_form_works_without_javascript_and_shows_the_error(reply_server, o
     page = open_page(reply_server.url, javascript=False)
     page.goto(reply_server.url + "/reageer?post=101")
     page.fill("#adres", "@naam")
-    page.click("button[type=submit]")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
     assert "Zet je server erbij" in page.inner_text("main")
     assert page.input_value("#adres") == "@naam"
 
@@ -277,13 +282,16 @@ def test_staff_log_in_create_a_campaign_download_the_poster_and_scan_it(staff_se
     assert run_axe(page) == []
     page.fill("#email", "medewerker@amsterdam.test")
     page.fill("#password", "een lang wachtwoord 123")
-    page.click("button[type=submit]")
-    page.click("text=Nieuwe campagne")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    with page.expect_navigation():
+        page.click("text=Nieuwe campagne")
     page.fill("#slug", "bieb-oost")
     page.fill("#name", "OBA Oost")
     page.select_option("#place", "bibliotheek")
     page.fill("#cta_nl", "Stel je vraag aan het Innovatieteam")
-    page.click("text=Maak de campagne")
+    with page.expect_navigation():
+        page.click("text=Maak de campagne")
     assert page.url == staff_server.url + "/beheer/campagnes/bieb-oost"
     violations = run_axe(page)
     screenshot(page, "staff_campaign")
@@ -295,7 +303,8 @@ def test_staff_log_in_create_a_campaign_download_the_poster_and_scan_it(staff_se
     assert texts(codes_in_pdf(path.read_bytes())) == {"https://amsterdam.test/praatmee/c/bieb-oost"}
     page.goto(staff_server.url + "/c/bieb-oost")  # one scan, so the campaign page has a chart
     page.goto(staff_server.url + "/beheer/kpi")
-    page.click("text=Nu bijwerken")
+    with page.expect_navigation():
+        page.click("text=Nu bijwerken")
     assert "De cijfers zijn bijgewerkt." in page.inner_text("main")
     assert page.locator(".chart svg").count() == 3
     for path in ("/beheer/", "/beheer/kpi", "/beheer/campagnes/bieb-oost", "/beheer/campagnes/nieuw",
@@ -321,8 +330,8 @@ def test_helper_finds_the_library_kiosk_on_the_guide_and_a_camera_reads_it(make_
     server = live_server_for(app)
     page = open_page(server.url, width=768, height=1024)
     page.goto(server.url + "/hulp")
-    page.click("a[href='/kiosk/bieb-oost']")
-    page.wait_for_load_state("load")  # the stylesheet too: an unstyled page is taller
+    with page.expect_navigation():  # and its stylesheet: an unstyled page is taller
+        page.click("a[href='/kiosk/bieb-oost']")
     assert page.url == server.url + "/kiosk/bieb-oost"
     screenshot(page, "kiosk_campaign_768x1024")
     assert page.evaluate("document.documentElement.scrollHeight") <= 1024
