@@ -20,6 +20,15 @@ test: $(TEST_STAMP) $(COMPILED)
 test-pg: $(TEST_STAMP) $(COMPILED)
 	$(BIN)/python -m tests.servers postgres -- $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Benchmarks, by hand (about 5 minutes): throughput beside hello world, page weight, upstream faults,
+# posters, memory. Prints markdown tables for the README. BENCH_ARGS=throughput (or --quick) for a part.
+bench: $(TEST_STAMP) $(COMPILED)
+	@command -v wrk >/dev/null 2>&1 || { \
+	  SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; }
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
 # By hand: nginx in front of two gunicorn instances sharing PostgreSQL and Redis (README: "Deployment").
 drill: $(TEST_STAMP) $(COMPILED)
 	$(BIN)/python -m drill.run $(DRILL_ARGS)
