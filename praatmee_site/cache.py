@@ -9,10 +9,14 @@ No Flask in this module.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
+
+
+log = logging.getLogger(__name__)
 
 
 class UpstreamError(Exception):
@@ -84,12 +88,11 @@ class UpstreamCache:
         with self._guard:
             lock = self._locks.get(key)
             if lock is None:
+                if len(self._locks) > 4 * self.max_entries:
+                    # Forget locks nobody holds; keys are our own URLs, so this is a safety net.
+                    self._locks = {k: held for k, held in self._locks.items() if held.locked()}
                 lock = self._locks[key] = threading.Lock()
             return lock
-
-    def peek(self, key: str) -> Fetched | None:
-        entry = self._entries.get(key)
-        return Fetched(entry.value, entry.fetched_at, self.clock() >= entry.expires_at) if entry else None
 
     def get(self, key: str, load: Callable[[], Any], *, ttl: float) -> Fetched:
         entry = self._entries.get(key)
@@ -111,8 +114,10 @@ class UpstreamCache:
     def _refresh_and_release(self, key: str, load: Callable[[], Any], ttl: float, lock: threading.Lock) -> None:
         try:
             self._refresh(key, load, ttl, wait=False)
+        except UpstreamError:
+            pass  # the stale copy stays; the failure is already noted on the entry
         except Exception:  # noqa: BLE001 - a background refresh must never kill the worker
-            pass
+            log.warning("background refresh of %s failed", key, exc_info=True)
         finally:
             lock.release()
 

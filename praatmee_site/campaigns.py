@@ -314,10 +314,20 @@ def is_active(campaign: Campaign, day: date) -> bool:
     return not has_ended(campaign, day)
 
 
+def active(db: Database, day: date) -> list[Campaign]:
+    """Every campaign that has not ended, newest first."""
+    with db.Session() as session:
+        rows = session.scalars(select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc()))
+        return [campaign for campaign in rows if is_active(campaign, day)]
+
+
 def call_to_action(campaign: Campaign, lang: str) -> str:
-    if lang == "en" and campaign.cta_en:
-        return campaign.cta_en
-    return campaign.cta_nl
+    return campaign.cta_en if call_to_action_lang(campaign, lang) == "en" else campaign.cta_nl
+
+
+def call_to_action_lang(campaign: Campaign, lang: str) -> str:
+    """The language the call to action is in on a page in `lang`: English falls back to Dutch."""
+    return "en" if lang == "en" and campaign.cta_en else "nl"
 
 
 def public_url(public_url: str, slug: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from urllib.parse import urlsplit
 
 DEFAULTS: dict[str, object] = {
@@ -56,14 +57,9 @@ class ConfigError(Exception):
     """One line for the operator: which variable, and what to set."""
 
 
-def from_environment(environ: os._Environ | dict = os.environ) -> dict[str, object]:
-    """Read every PRAATMEE_<NAME> for the names we know; values stay strings here."""
-    found = {}
-    for name in DEFAULTS:
-        value = environ.get(f"PRAATMEE_{name}")
-        if value is not None:
-            found[name] = value
-    return found
+def _shown(url: str) -> str:
+    """A URL as it may appear in an error message: without a password."""
+    return repr(re.sub(r"(://[^/:@]*):[^/@]*@", r"\1:***@", url))
 
 
 def _as_bool(name: str, value: object) -> bool:
@@ -92,11 +88,11 @@ def _origin_url(name: str, value: object, *, allow_path: bool) -> str:
     parts = urlsplit(text)
     example = "https://social.amsterdam.nl" if not allow_path else "https://amsterdam.nl/praatmee"
     if parts.scheme != "https" or not parts.hostname:
-        raise ConfigError(f"PRAATMEE_{name} must be an https:// address, e.g. {example} (got {text!r}).")
+        raise ConfigError(f"PRAATMEE_{name} must be an https:// address, e.g. {example} (got {_shown(text)}).")
     if parts.username or parts.password or parts.query or parts.fragment:
-        raise ConfigError(f"PRAATMEE_{name} must be a plain address like {example} (got {text!r}).")
+        raise ConfigError(f"PRAATMEE_{name} must be a plain address like {example} (got {_shown(text)}).")
     if not allow_path and parts.path not in ("", "/"):
-        raise ConfigError(f"PRAATMEE_{name} must be the server address without a path, e.g. {example} (got {text!r}).")
+        raise ConfigError(f"PRAATMEE_{name} must be the server address without a path, e.g. {example} (got {_shown(text)}).")
     return text
 
 
@@ -136,7 +132,7 @@ def validate(config: dict) -> None:
         config["REDIS_URL"] = redis_url = str(config["REDIS_URL"]).strip()
         if not redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError("PRAATMEE_REDIS_URL must start with redis://, rediss:// or unix://, "
-                              f"e.g. redis://127.0.0.1:6379/0 (got {redis_url!r}).")
+                              f"e.g. redis://127.0.0.1:6379/0 (got {_shown(redis_url)}).")
         if not _installed("redis"):
             raise ConfigError("PRAATMEE_REDIS_URL is set, but the redis package is not installed: "
                               "pip install 'praatmee-site[redis]'.")

@@ -41,7 +41,7 @@ def _only_absolute_http(tag: str, attribute: str, value: str) -> str | None:
 _cleaner = nh3.Cleaner(
     tags=ALLOWED_TAGS,
     clean_content_tags={"script", "style"},
-    attributes={"a": {"href"}, "span": set()},
+    attributes={"*": set(), "a": {"href"}, "span": set()},  # "*": no lang/title from strangers either
     allowed_classes=ALLOWED_CLASSES,
     attribute_filter=_only_absolute_http,
     url_schemes={"http", "https"},

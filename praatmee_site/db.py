@@ -12,7 +12,7 @@ import time
 from datetime import date, datetime, timezone
 from typing import Any, Callable
 
-from sqlalchemy import (Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, create_engine,
+from sqlalchemy import (Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, delete,
                         event, func, select, text)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -251,3 +251,12 @@ class DatabaseLastGood:
                 connection.execute(statement)
         except Exception:  # noqa: BLE001
             log.warning("could not keep the last good copy of %s", key, exc_info=True)
+
+    def forget_older_than(self, seconds: float, now: float) -> int:
+        """Drop copies nobody refreshed for a while: threads no longer shown, with their replies."""
+        try:
+            with self.database.engine.begin() as connection:
+                return connection.execute(delete(LastGood).where(LastGood.fetched_at < now - seconds)).rowcount
+        except Exception:  # noqa: BLE001
+            log.warning("could not forget old copies", exc_info=True)
+            return 0

@@ -13,7 +13,7 @@ from . import campaigns, posters, printed
 from .config import short_link
 from .db import current_db
 from .home import current_home
-from .residents import default_call_to_action
+from .residents import default_call_to_action, default_call_to_action_lang
 from .web import current_lang
 
 bp = Blueprint("helpers", __name__)
@@ -36,17 +36,16 @@ def guide():
         "hulp.html",
         registration=home.registration(current_lang()),
         call_to_action=default_call_to_action(),
+        call_to_action_lang=default_call_to_action_lang(),
         short_link=short_link(config["PUBLIC_URL"]),
         password_url=f"{home.base_url}/auth/password/new",
         confirmation_url=f"{home.base_url}/auth/confirmation/new",
-        campaigns=active_campaigns(),
+        campaigns=campaigns.active(current_db(), campaigns.today()),
+        campaign_call=lambda campaign: campaigns.call_to_action(campaign, current_lang()),
+        campaign_call_lang=lambda campaign: campaigns.call_to_action_lang(campaign, current_lang()),
     )
 
 
-def active_campaigns():
-    today = campaigns.today()
-    return [s.campaign for s in campaigns.list_with_totals(current_db(), today)
-            if not campaigns.has_ended(s.campaign, today)]
 
 
 def _active_campaign_or_404(slug: str):
@@ -56,7 +55,8 @@ def _active_campaign_or_404(slug: str):
     return campaign
 
 
-def kiosk_page(*, address: str, call_to_action: str, thread_reference: str | None = None):
+def kiosk_page(*, address: str, call_to_action: str, call_to_action_lang: str,
+               thread_reference: str | None = None):
     """Full screen for a tablet on the table: CTA, a QR code of `address`, the short link, new replies."""
     conversation = current_home().conversation(thread_reference)
     newest = sorted(conversation.replies, key=lambda post: post.status.created_at, reverse=True)[:KIOSK_REPLIES]
@@ -65,6 +65,7 @@ def kiosk_page(*, address: str, call_to_action: str, thread_reference: str | Non
     return render_template(
         "kiosk.html",
         call_to_action=call_to_action,
+        call_to_action_lang=call_to_action_lang,
         qr=qr,
         address=address,
         short_link=short_link(address),
@@ -76,7 +77,8 @@ def kiosk_page(*, address: str, call_to_action: str, thread_reference: str | Non
 
 @bp.get("/kiosk")
 def kiosk():
-    return kiosk_page(address=current_app.config["PUBLIC_URL"], call_to_action=default_call_to_action())
+    return kiosk_page(address=current_app.config["PUBLIC_URL"], call_to_action=default_call_to_action(),
+                      call_to_action_lang=default_call_to_action_lang())
 
 
 @bp.get("/kiosk/<slug>")
@@ -84,6 +86,7 @@ def kiosk_campaign(slug: str):
     campaign = _active_campaign_or_404(slug)
     return kiosk_page(address=campaigns.public_url(current_app.config["PUBLIC_URL"], campaign.slug),
                       call_to_action=campaigns.call_to_action(campaign, current_lang()),
+                      call_to_action_lang=campaigns.call_to_action_lang(campaign, current_lang()),
                       thread_reference=campaign.thread_url or None)
 
 
@@ -103,5 +106,6 @@ def embed(slug: str):
     campaign = _active_campaign_or_404(slug)
     address = campaigns.public_url(current_app.config["PUBLIC_URL"], campaign.slug)
     context = dict(campaign=campaign, address=address, short_link=short_link(address),
-                   call_to_action=campaigns.call_to_action(campaign, current_lang()))
+                   call_to_action=campaigns.call_to_action(campaign, current_lang()),
+                   call_to_action_lang=campaigns.call_to_action_lang(campaign, current_lang()))
     return render_template("embed.html", snippet=render_template("embed_snippet.html", **context), **context)

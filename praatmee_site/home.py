@@ -6,6 +6,7 @@ what a page shows: posts, or a calm message. Never raises for an upstream fault.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
@@ -18,6 +19,7 @@ from .mastodon import (ClientSettings, Instance, MastodonClient, MastodonError, 
                        Unavailable, status_id_from_reference)
 
 log = logging.getLogger(__name__)
+KEEP_COPIES_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,10 @@ class Home:
 
 def init_app(app) -> Home:
     from .db import DatabaseLastGood
-    home = Home(app.config, DatabaseLastGood(app.extensions["praatmee_db"]), shared_cache_tier(app.config))
+    store = DatabaseLastGood(app.extensions["praatmee_db"])
+    # Copies of threads we no longer show (names and replies of residents) are not kept for long.
+    store.forget_older_than(KEEP_COPIES_DAYS * 24 * 3600, time.time())
+    home = Home(app.config, store, shared_cache_tier(app.config))
     app.extensions["praatmee_home"] = home
     return home
 

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from html.parser import HTMLParser
 from typing import Iterable, Mapping, Sequence
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from . import campaigns
+from .campaigns import TIMEZONE  # the city's days, as for scans and campaign dates
 from .content import sanitize_html
 from .db import Database, KpiContext, KpiPostSnapshot, KpiReplier, KpiRun, utcnow
 from .mastodon import Account, MastodonClient, MastodonError, NotFound, Status
@@ -28,7 +29,6 @@ from .mastodon import Account, MastodonClient, MastodonError, NotFound, Status
 log = logging.getLogger(__name__)
 
 # Days are the city's days, as for scans (campaigns.TIMEZONE).
-TIMEZONE = ZoneInfo("Europe/Amsterdam")
 DEFAULT_PERIOD_DAYS = 30
 # Mastodon's maximum page size for account statuses.
 PAGE_SIZE = 40
@@ -117,7 +117,7 @@ def local_day(moment: datetime) -> date:
 
 
 def today() -> date:
-    return datetime.now(TIMEZONE).date()
+    return campaigns.today()
 
 
 def default_period(day: date, days: int = DEFAULT_PERIOD_DAYS) -> tuple[date, date]:

@@ -11,7 +11,7 @@ import random
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 from urllib.parse import urlsplit
@@ -23,7 +23,6 @@ from .cache import Fetched, UpstreamCache, UpstreamError
 PUBLIC_VISIBILITIES = frozenset({"public", "unlisted"})
 # Mastodon 4.x caps what a logged-out reader gets from /context.
 LOGGED_OUT_DESCENDANT_CAP = 60
-LOGGED_OUT_DEPTH_CAP = 20
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -186,6 +185,10 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
@@ -267,7 +270,7 @@ def _poll(raw: Any) -> Poll | None:
         return None
     options = tuple(
         PollOption(_text(o.get("title")), o.get("votes_count") if isinstance(o.get("votes_count"), int) else None)
-        for o in raw.get("options") or [] if isinstance(o, dict)
+        for o in _list(raw.get("options")) if isinstance(o, dict)
     )
     if not options:
         return None
@@ -383,7 +386,7 @@ def parse_instance(raw: Any, rules_raw: Any = None) -> Instance:
     rules_source = rules_raw if isinstance(rules_raw, list) else raw.get("rules")
     rules = tuple(
         Rule(str(r.get("id", "")), _text(r.get("text")).strip(), _text(r.get("hint")).strip())
-        for r in rules_source or [] if isinstance(r, dict) and _text(r.get("text")).strip()
+        for r in _list(rules_source) if isinstance(r, dict) and _text(r.get("text")).strip()
     )
     return Instance(
         domain=domain,
@@ -395,6 +398,16 @@ def parse_instance(raw: Any, rules_raw: Any = None) -> Instance:
         rules=rules,
         version=_text(raw.get("version")),
     )
+
+
+def _checked(parse: Callable[[Any], Any], raw: Any) -> Any:
+    """Parse a stranger's JSON; any shape we did not foresee is a bad response, never a crash."""
+    try:
+        return parse(raw)
+    except MastodonError:
+        raise
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
+        raise BadResponse(f"unexpected shape: {exc.__class__.__name__}") from None
 
 
 def _checked_instance(raw: Any) -> dict:
@@ -456,7 +469,6 @@ class ClientSettings:
     # After a timeout or refused connection, skip calls for this long so a page stays within
     # one timeout instead of one per call.
     breaker_seconds: float = 30.0
-    extra: dict = field(default_factory=dict)
 
 
 class MastodonClient:
@@ -555,19 +567,19 @@ class MastodonClient:
 
     def fetch(self, path: str, params: dict | None = None, *, ttl: float | None = None,
               parse: Callable[[Any], Any] = lambda raw: raw, fresh: bool = False) -> Result:
-        """Cached GET; raw JSON is kept (and persisted) so a restart can serve it, `parse` runs per hit.
+        """Cached GET; raw JSON is kept (and persisted) so a restart can serve it, parsed once per answer.
 
         `fresh=True` asks the home server now and leaves the cache alone (no stale copy on failure,
         nothing kept): for `kpi collect`, which must see today's counts and must know when it failed.
         The rate-limit pause and the outage breaker still apply.
         """
         if fresh:
-            return Result(parse(self._get(path, params)), self.clock())
+            return Result(_checked(parse, self._get(path, params)), self.clock())
         key = self.base_url + path + ("?" + "&".join(f"{k}={v}" for k, v in sorted(params.items())) if params else "")
 
         def load() -> Any:
             raw = self._get(path, params)
-            parse(raw)  # refuse to cache what we cannot show
+            _checked(parse, raw)  # refuse to cache what we cannot show
             return raw
 
         ttl = self.settings.ttl if ttl is None else ttl
@@ -577,7 +589,9 @@ class MastodonClient:
         if memo is not None and memo[0] == fetched.fetched_at:
             value = memo[1]
         else:
-            value = parse(fetched.value)
+            value = _checked(parse, fetched.value)
+            if len(self._parsed) > 2048:  # keys are our own URLs; a safety net, like the cache's
+                self._parsed.clear()
             self._parsed[key] = (fetched.fetched_at, value)
         return Result(value, fetched.fetched_at, fetched.stale, (key, fetched.fetched_at))
 

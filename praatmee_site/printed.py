@@ -7,6 +7,7 @@ needs an app context), `posters` draws it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -55,9 +56,14 @@ def poster_spec(campaign: Campaign, config: Mapping, langs: tuple[str, ...] = ("
     )
 
 
+# The handout is public (/hulp/flyer/…) and takes a few hundred milliseconds to draw: keep the last
+# few per worker. A spec is frozen, so any change to the campaign or its words makes a new entry.
+_handout_for_spec = lru_cache(maxsize=8)(posters.handout_pdf)
+
+
 def handout_pdf(campaign: Campaign, config: Mapping, langs: tuple[str, ...] = ("nl",), sheet: str = "A4") -> bytes:
     """A6 cards with the QR code, the short link and four numbered steps, to cut from A4 (or A5)."""
-    return posters.handout_pdf(poster_spec(campaign, config, langs), sheet)
+    return _handout_for_spec(poster_spec(campaign, config, langs), sheet)
 
 
 def social_png(campaign: Campaign, config: Mapping, kind: str, langs: tuple[str, ...] = ("nl",),

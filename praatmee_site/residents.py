@@ -28,25 +28,28 @@ def cacheable(response):
 
 def entry_page(*, call_to_action: str, thread_reference: str | None = None, invite_url: str | None = None,
                input_text: str | None = None, note: str | None = None, status: int = 200,
-               campaign_slug: str | None = None, **extra):
+               campaign_slug: str | None = None, call_to_action_lang: str | None = None, **extra):
     """The one entry page; campaigns reuse it with their own heading, thread and sign-up link.
 
-    The HTML is kept per everything it depends on (language, mount, campaign, thread version,
-    registration state), so a burst of visitors costs one render; `/c/` still counts each scan.
+    The HTML is kept per everything it depends on (language, mount, path, campaign, thread version,
+    registration state; pages take nothing from the query string), so a burst of visitors costs one
+    render; `/c/` still counts each scan.
     """
     lang = current_lang()
     config = current_app.config
     home = current_home()
     conversation = home.conversation(thread_reference)
     registration = home.registration(lang, invite_url)
-    key = (lang, request.script_root, call_to_action, input_text, note, campaign_slug, conversation.version,
-           conversation.problem, registration, tuple(sorted(extra.items())))
+    call_to_action_lang = call_to_action_lang or default_call_to_action_lang()
+    key = (lang, request.script_root, request.path, call_to_action, call_to_action_lang, input_text, note,
+           campaign_slug, conversation.version, conversation.problem, registration, tuple(sorted(extra.items())))
     pages = current_app.extensions.setdefault("praatmee_entry_pages", {})
     html = pages.get(key)
     if html is None:
         html = render_template(
             "index.html",
             call_to_action=call_to_action,
+            call_to_action_lang=call_to_action_lang,
             conversation=conversation,
             registration=registration,
             account_url=home.account_url(config["ACCOUNT"]),
@@ -71,6 +74,14 @@ def default_call_to_action() -> str:
     if current_lang() == "en" and config.get("CALL_TO_ACTION_EN"):
         return config["CALL_TO_ACTION_EN"]
     return config.get("CALL_TO_ACTION") or _("Ask the Innovation team your question")
+
+
+def default_call_to_action_lang() -> str:
+    """The language of `default_call_to_action()`: a configured Dutch text stays Dutch on /en/."""
+    config = current_app.config
+    if current_lang() == "en" and config.get("CALL_TO_ACTION") and not config.get("CALL_TO_ACTION_EN"):
+        return "nl"
+    return current_lang()
 
 
 @bp.get("/")
@@ -111,6 +122,7 @@ def campaign(slug: str):
                 log.warning("could not count a scan for campaign %s", found.slug, exc_info=True)
         page = entry_page(
             call_to_action=campaigns.call_to_action(found, current_lang()),
+            call_to_action_lang=campaigns.call_to_action_lang(found, current_lang()),
             thread_reference=found.thread_url or None,
             invite_url=found.invite_url or None,
             input_text=found.input_text or None,

@@ -6,6 +6,7 @@ set here; resident pages never touch the session.
 """
 from __future__ import annotations
 
+import hmac
 import time
 from datetime import date, datetime, timedelta, timezone
 
@@ -30,10 +31,14 @@ OPEN_ENDPOINTS = {"staff.login"}
 
 
 class StaffSessionInterface(SecureCookieSessionInterface):
-    """The session cookie is Secure whenever the request came in over https (behind the proxy too)."""
+    """The staff cookie: Secure whenever the request came in over https (behind the proxy too), and
+    sent only to this site's own mount (e.g. /praatmee/), not to everything else on the host."""
 
     def get_cookie_secure(self, app):
         return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+
+    def get_cookie_path(self, app):
+        return (request.environ.get("praatmee.root") or "") + "/"
 
 
 def init_app(app) -> None:
@@ -42,7 +47,7 @@ def init_app(app) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
-        # A staff member's cookie must never be re-sent from a resident page.
+        # Resident pages never set the cookie: it is not refreshed on every request, only at login.
         SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600,
     )
@@ -60,7 +65,10 @@ def require_login():
     g.staff = None
     staff_id, since = session.get("staff_id"), session.get("since", 0)
     if staff_id is not None and time.time() - since < SESSION_HOURS * 3600:
-        g.staff = directory().get(staff_id)
+        staff = directory().get(staff_id)
+        # A new password (`flask staff password`) ends every session made with the old one.
+        if staff is not None and hmac.compare_digest(staff.password_stamp, session.get("stamp", "")):
+            g.staff = staff
     if g.staff is None:
         session.pop("staff_id", None)
         if request.endpoint not in OPEN_ENDPOINTS:
@@ -97,11 +105,10 @@ def login():
         return render_template("staff/login.html", email=email, failed=True), 401
     session.clear()
     session.permanent = True
-    session.update(staff_id=staff.id, since=time.time())
+    session.update(staff_id=staff.id, since=time.time(), stamp=staff.password_stamp)
     target = request.args.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("staff.home")
-    return redirect(request.script_root + target if target.startswith("/beheer") else url_for("staff.home"))
+    # Only back into the staff area of this site: never an address elsewhere.
+    return redirect(request.script_root + target if target.startswith("/beheer/") else url_for("staff.home"))
 
 
 @bp.post("/uitloggen")
@@ -119,7 +126,7 @@ def audit():
 
 FORM_FIELDS = campaigns.FIELDS
 DOWNLOADS = {
-    # name: (what, mimetype)
+    # file name: (kind, size or variant, format)
     "poster-a4.pdf": ("poster", "A4", "pdf"), "poster-a4.png": ("poster", "A4", "png"),
     "poster-a3.pdf": ("poster", "A3", "pdf"), "poster-a3.png": ("poster", "A3", "png"),
     "poster-a6.pdf": ("poster", "A6", "pdf"), "poster-a6.png": ("poster", "A6", "png"),
@@ -149,7 +156,7 @@ def _form_values() -> dict[str, str]:
 @bp.get("/")
 def home():
     return render_template("staff/home.html", summaries=campaigns.list_with_totals(current_db(), campaigns.today()),
-                           today=campaigns.today())
+                           today=campaigns.today(), has_ended=campaigns.has_ended)
 
 
 @bp.route("/campagnes/nieuw", methods=["GET", "POST"])
@@ -257,6 +264,7 @@ def campaign_download(slug: str, name: str):
 # --- KPIs ---------------------------------------------------------------------------------------
 
 CSV_KINDS = ("posts", "accounts", "new-accounts", "scans")
+EARLIEST = date(2020, 1, 1)  # before the city was on Mastodon; also keeps date arithmetic in range
 
 
 def _period() -> tuple[date, date]:
@@ -270,6 +278,9 @@ def _period() -> tuple[date, date]:
         return kpi.default_period(kpi.today())
     if end < start:
         g.period_problem = _("The end of the period is before its start. The last 30 days are shown instead.")
+        return kpi.default_period(kpi.today())
+    if start < EARLIEST or end > kpi.today() + timedelta(days=366) or (end - start).days > 5 * 366:
+        g.period_problem = _("Choose a period of at most five years, from 2020 on. The last 30 days are shown instead.")
         return kpi.default_period(kpi.today())
     return start, end
 

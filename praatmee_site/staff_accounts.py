@@ -5,6 +5,7 @@ same for an unknown address, so a login form cannot tell which accounts exist. N
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -37,6 +38,8 @@ class Staff:
     email: str
     created_at: datetime
     last_login_at: datetime | None
+    # Changes with the password: a session made before a new password stops working.
+    password_stamp: str = ""
 
 
 def normalise_email(email: str) -> str:
@@ -54,7 +57,8 @@ def check_password_rules(password: str) -> None:
 
 
 def _staff(row: StaffAccount) -> Staff:
-    return Staff(row.id, row.email, row.created_at, row.last_login_at)
+    stamp = hashlib.sha256(row.password_hash.encode()).hexdigest()[:16]
+    return Staff(row.id, row.email, row.created_at, row.last_login_at, stamp)
 
 
 class StaffDirectory:

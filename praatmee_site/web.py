@@ -9,6 +9,7 @@ import hashlib
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlencode
 
 from flask import Flask, g, jsonify, render_template, request
 from flask_babel import Babel, format_datetime, format_time
@@ -17,6 +18,7 @@ from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .config import short_link
 from .content import origin
 
 LANGUAGES = ("nl", "en")
@@ -93,11 +95,17 @@ def current_lang() -> str:
     return request.environ.get("praatmee.lang", "nl") if request else "nl"
 
 
+# The query parameters a page's language link carries over; anything else a visitor put in the URL
+# stays out of the page (so it cannot end up in a copy other visitors get).
+LANGUAGE_LINK_KEEPS = {"residents.reply": ("post", "c"), "staff.kpis": ("van", "tot")}
+
+
 def language_url(lang: str) -> str:
     """The current page in another language."""
     root = request.environ.get("praatmee.root", "")
     prefix = "/en" if lang == "en" else ""
-    query = request.query_string.decode("latin-1")
+    keep = LANGUAGE_LINK_KEEPS.get(request.endpoint or "", ())
+    query = urlencode([(name, request.args[name]) for name in keep if request.args.get(name)])
     return f"{root}{prefix}{request.path}" + (f"?{query}" if query else "")
 
 
@@ -121,6 +129,7 @@ def configure_web(app: Flask) -> None:
     app.jinja_env.globals.update(static_url=static_url, language_url=language_url, current_lang=current_lang,
                                  format_datetime=format_datetime, format_time=format_time)
     app.jinja_env.filters["datetime_from_timestamp"] = lambda ts: datetime.fromtimestamp(ts, timezone.utc)
+    app.jinja_env.filters["short_link"] = short_link
 
     image_sources = " ".join(sorted({origin(app.config["MASTODON_URL"])}
                                     | ({origin(app.config["MEDIA_URL"])} if app.config.get("MEDIA_URL") else set())))
@@ -144,8 +153,7 @@ def configure_web(app: Flask) -> None:
     def http_error(error: HTTPException):
         if request.path == "/healthz" or request.accept_mimetypes.best == "application/json":
             return jsonify(error=error.name, status=error.code), error.code
-        template = "error.html"
-        return render_template(template, error=error), error.code
+        return render_template("error.html", error=error), error.code
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

@@ -253,3 +253,39 @@ def test_page_copy_keeps_every_header_and_is_only_for_the_entry_pages(make_app, 
     assert "Set-Cookie" not in copy.headers
     from praatmee_site.web import PageCache
     assert set(PageCache.PATHS) == {"/", "/en", "/en/"}
+
+
+def test_nothing_from_the_query_string_reaches_the_page_or_its_kept_copy(client, mastodon):
+    mastodon.standard()
+    poisoned = client.get('/?zqxj=%22%3E%3Cb%3Ezqxj&post=1').text
+    assert "zqxj" not in poisoned
+    assert 'href="/en/" lang="en"' in poisoned
+    assert 'href="/en/" lang="en"' in client.get("/").text
+
+
+def test_unknown_campaigns_do_not_share_one_kept_page(client, mastodon):
+    mastodon.standard()
+    assert 'href="/en/c/onbekend-a"' in client.get("/c/onbekend-a").text
+    assert 'href="/en/c/onbekend-b"' in client.get("/c/onbekend-b").text
+
+
+def test_the_reply_page_language_link_keeps_the_post(client, mastodon):
+    mastodon.standard()
+    assert 'href="/en/reageer?post=101"' in client.get("/reageer?post=101&x=1").text
+
+
+def test_configuration_errors_never_show_a_password(tmp_path):
+    with pytest.raises(SystemExit) as stopped:
+        create_app(base_config(tmp_path, MASTODON_URL="https://admin:geheim@social.example/pad"))
+    assert "geheim" not in str(stopped.value)
+    assert "PRAATMEE_MASTODON_URL" in str(stopped.value)
+
+
+def test_a_configured_dutch_call_to_action_is_marked_dutch_on_english_pages(make_app, mastodon):
+    mastodon.standard()
+    client = make_app(CALL_TO_ACTION="Denk mee over de stad", TEAM_TEXT="Het team van de stad.").test_client()
+    english = client.get("/en/").text
+    assert '<h1 id="cta" lang="nl">Denk mee over de stad</h1>' in english
+    assert '<p lang="nl">Het team van de stad.' in english
+    assert '<h1 id="cta">Denk mee over de stad</h1>' in client.get("/").text
+    assert '<h1 id="cta">Ask the Innovation team your question</h1>' in make_app().test_client().get("/en/").text

@@ -197,3 +197,8 @@ def test_rendered_page_with_the_whole_corpus_contains_nothing_executable(client,
     assert executable_parts(body) == []
     assert "<iframe" not in body
     assert 'href="/relative/path"' not in body
+
+
+def test_strangers_cannot_set_lang_or_title_on_anything():
+    clean = sanitize_html('<p lang="fr" title="x">a <a href="https://x.example" title="y" lang="de">b</a></p>')
+    assert "lang=" not in clean and "title=" not in clean

@@ -265,3 +265,36 @@ def test_the_thread_is_shaped_once_per_version_not_per_visitor(client, mastodon,
     for _ in range(5):
         assert 'id="post-105"' in client.get("/").text
     assert len(shaped) == 1
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/api/v1/statuses/100", {**fixture_json("thread_status.json"), "poll": {"options": 5, "votes_count": 1}}),
+    ("/api/v2/instance", {**fixture_json("instance_open.json"), "rules": 7}),
+    ("/api/v1/statuses/100", {**fixture_json("thread_status.json"), "account": ["not", "an", "object"]}),
+    ("/api/v1/statuses/100/context", {"descendants": "many"}),
+    ("/api/v1/accounts/1/statuses", {"not": "a list"}),
+])
+def test_unexpected_json_shapes_never_give_a_500(client, mastodon, path, body):
+    mastodon.standard()
+    mastodon.mock.replace("GET", HOME + path, json=body)
+    page = client.get("/")
+    assert page.status_code == 200
+
+
+def test_copies_of_threads_no_longer_shown_are_forgotten_after_a_week(make_app, mastodon):
+    import time
+
+    from praatmee_site.db import DatabaseLastGood, current_db
+    mastodon.standard()
+    app = make_app()
+    app.test_client().get("/")
+    with app.app_context():
+        store = DatabaseLastGood(current_db())
+        store.save("https://social.test/api/v1/statuses/1/context", {"descendants": ["old"]}, time.time() - 8 * 86400)
+        kept = store.load("https://social.test/api/v1/statuses/100/context")
+    assert kept is not None
+    restarted = make_app()
+    with restarted.app_context():
+        store = DatabaseLastGood(current_db())
+        assert store.load("https://social.test/api/v1/statuses/1/context") is None
+        assert store.load("https://social.test/api/v1/statuses/100/context") is not None

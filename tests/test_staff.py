@@ -264,3 +264,21 @@ def test_qr_svg_download_and_unknown_downloads(staff_client):
     assert staff_client.get("/beheer/campagnes/bieb-oost/download/poster-a5.pdf").status_code == 404
     assert staff_client.get("/beheer/campagnes/bieb-oost/download/poster-a4.pdf?lang=fr").status_code == 404
     assert staff_client.get("/beheer/campagnes/nope/download/poster-a4.pdf").status_code == 404
+
+
+def test_a_new_password_ends_sessions_made_with_the_old_one(staff_app, staff_client):
+    assert staff_client.get("/beheer/").status_code == 200
+    with staff_app.app_context():
+        StaffDirectory(current_db()).set_password(EMAIL, "een heel ander wachtwoord")
+    assert staff_client.get("/beheer/").status_code == 302
+
+
+def test_the_staff_cookie_is_sent_only_to_the_sites_own_mount(staff_app):
+    client = staff_app.test_client()
+    mounted = "http://localhost/praatmee"  # as behind the proxy: SCRIPT_NAME=/praatmee
+    token = re.search(r'name="csrf_token" value="([^"]+)"',
+                      client.get("/beheer/login", base_url=mounted).text).group(1)
+    response = client.post("/beheer/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token},
+                           base_url=mounted)
+    assert "Path=/praatmee/" in response.headers["Set-Cookie"]
+    assert response.headers["Location"] == "/praatmee/beheer/"

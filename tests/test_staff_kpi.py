@@ -115,3 +115,12 @@ def test_period_is_chosen_and_bad_periods_fall_back_calmly(dashboard):
 def test_unknown_export_kinds_and_formats_are_404(dashboard):
     assert dashboard.get("/beheer/kpi/handles.csv").status_code == 404
     assert dashboard.get("/beheer/kpi/posts.csv?formaat=xlsx").status_code == 404
+
+
+@pytest.mark.parametrize("query", ["van=0001-01-01", "tot=9999-12-31", "van=2020-01-01&tot=2030-12-31"])
+def test_extreme_periods_fall_back_calmly_everywhere(dashboard, query):
+    page = dashboard.get(f"/beheer/kpi?{query}")
+    assert page.status_code == 200
+    assert "Kies een periode van hooguit vijf jaar" in page.text
+    assert dashboard.get(f"/beheer/kpi/posts.csv?{query}").status_code == 200
+    assert dashboard.get(f"/beheer/kpi.json?{query}").status_code == 200
