@@ -8,6 +8,7 @@ No Flask in this module.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 import threading
 import time
@@ -17,7 +18,9 @@ from urllib.parse import quote, urlsplit
 
 from .netguard import FetchFailed, GuardRefused, NetGuard, looks_like_ip_literal, to_ascii_hostname
 
-MAX_HANDLE_LENGTH = 320
+log = logging.getLogger(__name__)
+
+MAX_HANDLE_LENGTH = 320  # the one limit: parse_handle, the form's maxlength and its messages use it
 
 REL_FEP_3B86_OBJECT = "https://w3id.org/fep/3b86/Object"
 REL_OSTATUS_SUBSCRIBE = "http://ostatus.org/schema/1.0/subscribe"
@@ -386,6 +389,8 @@ class Discovery:
     copy_reason: CopyLinkReason | None = None
     # Something failed on the way (timeout, 5xx): the answer may be a second best, keep it briefly.
     transient: bool = False
+    # False when we could not even ask (our own look-up slots were all taken): ask again next time.
+    keep: bool = True
 
     @property
     def lasting(self) -> bool:
@@ -451,6 +456,10 @@ class _Unreachable(Exception):
     pass
 
 
+class _Busy(_Unreachable):
+    """We did not ask at all (see netguard.LookupPool): no answer about the domain to keep."""
+
+
 def _transient(exc: FetchFailed) -> bool:
     return exc.status is None or exc.status >= 500 or exc.status == 429
 
@@ -467,15 +476,30 @@ class Resolver:
         discovery = self.cache.get(handle.domain) if self.cache is not None else None
         if discovery is None:
             discovery = self.discover(handle)
-            if self.cache is not None:
+            if self.cache is not None and discovery.keep:
                 self.cache.put(discovery)
         return discovery.result_for(post_uri)
 
     def discover(self, handle: Handle) -> Discovery:
+        """What ``handle.domain`` offers. Never raises: strangers' documents can be any shape, and
+        whatever we failed to foresee in them makes the server "unreachable", not our page a 500.
+        """
+        try:
+            return self._discover(handle)
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            detail = repr(exc)  # repr: one line, whatever the stranger's text holds
+            if handle.username:
+                detail = detail.replace(handle.username, "…")  # the server goes in our logs, not the account
+            log.warning("could not read what %s answered, treating it as unreachable: %s", handle.domain, detail)
+            return Discovery(handle.domain, copy_reason="unreachable")
+
+    def _discover(self, handle: Handle) -> Discovery:
         ends_at = time.monotonic() + self.budget
         domain = handle.domain
         try:
             found = self._from_webfinger(handle, ends_at)
+        except _Busy:
+            return Discovery(domain, copy_reason="unreachable", keep=False)
         except _Unreachable:
             return Discovery(domain, copy_reason="unreachable")
         if found is not None:
@@ -501,6 +525,8 @@ class Resolver:
             except GuardRefused as exc:
                 raise _Unreachable from exc
             except FetchFailed as exc:
+                if exc.code == "busy":
+                    raise _Busy from exc
                 if _transient(exc):
                     raise _Unreachable from exc
                 continue  # it answered, with nothing for this resource
@@ -518,7 +544,7 @@ class Resolver:
         return None
 
     def _from_nodeinfo(self, domain: str, ends_at: float) -> Discovery:
-        software, transient = None, False
+        software, transient, keep = None, False, True
         try:
             index = self._get(f"https://{domain}/.well-known/nodeinfo", ends_at)
             href = _nodeinfo_href(index)
@@ -528,6 +554,7 @@ class Resolver:
             pass  # a nodeinfo link we will not follow tells us nothing
         except FetchFailed as exc:
             transient = _transient(exc)
+            keep = exc.code != "busy"
         if software in NO_WAY_IN:
             return Discovery(domain, software=software, copy_reason="no_way_in")
         path = KNOWN_SOFTWARE.get(software or "")
@@ -535,18 +562,21 @@ class Resolver:
         # The server answered WebFinger but said nothing useful: Mastodon's path is the best bet,
         # as in Mastodon's own interaction modal.
         template = Template(f"https://{domain}{path or _MASTODON}", "uri", via)
-        return Discovery(domain, template, frozenset({domain}), software, transient=transient)
+        return Discovery(domain, template, frozenset({domain}), software, transient=transient, keep=keep)
 
 
 def _nodeinfo_href(index: Any) -> str | None:
+    """The link to the best nodeinfo schema in a /.well-known/nodeinfo document, read tolerantly."""
     links = index.get("links") if isinstance(index, dict) else None
     if not isinstance(links, list):
         return None
-    by_rel = {link.get("rel"): link.get("href") for link in links if isinstance(link, dict)}
     for rel in NODEINFO_RELS:
-        href = by_rel.get(rel)
-        if isinstance(href, str):
-            return href
+        for link in links:
+            # Only a string equals a rel; a list, an object or a number in its place is skipped.
+            if isinstance(link, dict) and isinstance(link.get("rel"), str) and link["rel"] == rel:
+                href = link.get("href")
+                if isinstance(href, str):
+                    return href
     return None
 
 

@@ -60,7 +60,8 @@ class GuardRefused(Exception):
 class FetchFailed(Exception):
     """We tried, and got nothing usable.
 
-    Codes: ``dns`` (the name does not resolve), ``timeout``, ``connect`` (refused, reset),
+    Codes: ``dns`` (the name does not resolve), ``timeout``, ``busy`` (every name look-up slot is
+    taken, see `LookupPool`; nothing was asked), ``connect`` (refused, reset),
     ``tls`` (handshake or certificate), ``protocol`` (not valid HTTP), ``status`` (an answer
     outside 2xx; see ``status``), ``bad_redirect`` (a redirect without a usable Location),
     ``not_json`` (wrong content type or unparsable), ``too_large``.
@@ -199,8 +200,47 @@ def _system_resolver(host: str) -> list[str]:
     return [info[4][0] for info in infos]
 
 
-# getaddrinfo cannot be interrupted, so lookups run here and we stop waiting at the deadline.
-_DNS_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="netguard-dns")
+class PoolBusy(Exception):
+    """Every look-up slot is taken; the caller should give up at once."""
+
+
+class LookupPool:
+    """Runs name look-ups on a few threads, so that a fetch can stop waiting at its deadline.
+
+    getaddrinfo cannot be interrupted: a look-up whose name servers hang keeps its thread until the
+    system resolver gives up, which can take far longer than our deadline. So the pool takes at most
+    ``workers + waiting`` look-ups at a time and refuses the next one at once (`PoolBusy`) instead of
+    queueing it behind the hanging ones, and a look-up whose caller stopped waiting is cancelled if
+    it has not started yet. A handful of hanging domains then cost their own callers a few seconds,
+    not every resident a growing queue.
+    """
+
+    def __init__(self, workers: int = 16, waiting: int = 16):
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="netguard-dns")
+        self._slots = threading.BoundedSemaphore(workers + waiting)
+
+    def lookup(self, resolver: NameResolver, host: str, timeout: float) -> Iterable[str]:
+        """``resolver(host)`` on a pool thread; FutureTimeout after ``timeout`` seconds, PoolBusy when full."""
+        if not self._slots.acquire(blocking=False):
+            raise PoolBusy(host)
+        try:
+            future = self._executor.submit(resolver, host)
+        except BaseException:
+            self._slots.release()
+            raise
+        # The slot is free again when the look-up ends, or at once when it is cancelled unstarted.
+        future.add_done_callback(lambda _done: self._slots.release())
+        try:
+            return future.result(timeout=timeout)
+        except FutureTimeout:
+            future.cancel()
+            raise
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+_LOOKUPS = LookupPool()
 
 
 class _Deadline:
@@ -305,7 +345,8 @@ class NetGuard:
     test suite allows 127.0.0.0/8 and nothing more). ``port`` is the port we connect to, for tests
     on an ephemeral port: URLs that name a port other than 443 are refused either way.
     ``ca_bundle`` is a CA file for requests' ``verify``; without it requests' own default applies,
-    including ``REQUESTS_CA_BUNDLE``. Certificates are always verified.
+    including ``REQUESTS_CA_BUNDLE``. Certificates are always verified. ``lookups`` is the pool that
+    runs ``resolver``; every guard shares one per process unless a test brings its own.
     """
 
     def __init__(
@@ -322,8 +363,10 @@ class NetGuard:
         max_redirects: int = 3,
         ca_bundle: str | None = None,
         user_agent: str = "praatmee (remote interaction lookup)",
+        lookups: LookupPool | None = None,
     ):
         self.resolver = resolver or _system_resolver
+        self.lookups = lookups or _LOOKUPS
         self.allow_private_hosts = allow_private_hosts
         self.allowed_networks = tuple(ipaddress.ip_network(n) for n in allowed_networks)
         self.port = port
@@ -398,9 +441,10 @@ class NetGuard:
     # The moving parts --------------------------------------------------------------------------
 
     def _resolve(self, target: Target, clock: _Deadline) -> str:
-        future = _DNS_POOL.submit(self.resolver, target.host)
         try:
-            answers = list(dict.fromkeys(future.result(timeout=clock.remaining())))
+            answers = list(dict.fromkeys(self.lookups.lookup(self.resolver, target.host, clock.remaining())))
+        except PoolBusy as exc:
+            raise FetchFailed("busy", url=target.url) from exc
         except FutureTimeout as exc:
             raise FetchFailed("timeout", url=target.url) from exc
         except (OSError, UnicodeError) as exc:
@@ -474,7 +518,7 @@ class NetGuard:
                 raise FetchFailed("too_large", status=status, url=target.url)
         try:
             return status, None, json.loads(bytes(body))
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: 64 KB of "[[[[…"
             raise FetchFailed("not_json", status=status, url=target.url) from exc
 
 

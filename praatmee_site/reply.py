@@ -1,7 +1,8 @@
 """Resident views for "Reageer direct": the address form and the hand-over to the resident's own server.
 
 Part of the residents blueprint. The resolving itself lives in `interact` (behind `netguard`);
-this module only turns its results into a redirect or a page. Nothing the visitor types is stored.
+this module only turns its results into a redirect or a page. Nothing the visitor types is stored,
+and the address travels only in a POST body: never in a URL, so not in access logs or history.
 """
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from flask_babel import gettext as _
 from . import __version__, campaigns
 from .db import current_db
 from .home import current_home
-from .interact import DiscoveryCache, HandleError, Redirect, Resolver, is_home_server, parse_handle
+from .interact import (MAX_HANDLE_LENGTH, DiscoveryCache, HandleError, Redirect, Resolver, is_home_server,
+                       parse_handle)
 from .netguard import NetGuard
 from .residents import bp
-from .web import limiter
+from .web import current_lang, limiter
 
-MAX_LENGTH = 320
+FORM_PAGE_CACHE = "public, max-age=60"  # the bare form: the same for everyone
+ANSWER_CACHE = "no-store"  # anything that depends on an address
 
 
 def init_app(app) -> None:
@@ -28,10 +31,15 @@ def init_app(app) -> None:
         user_agent=f"praatmee/{__version__} (+{app.config['PUBLIC_URL']})",
     )
     app.extensions["praatmee_resolver"] = Resolver(guard, DiscoveryCache())
+    # Resident pages set no cookie, so there is no CSRF token to send. None is needed: this form
+    # changes nothing on our side, and only a POST from our own pages is handed over at once.
+    from .staff import csrf  # the app's one CSRFProtect; imported when binding, so imports cannot loop
+    csrf.exempt(reply)
 
 
-def handle_error_message(code: str) -> str:
-    messages = {
+def handle_error_messages() -> dict[str, str]:
+    """One message per `interact.HANDLE_ERROR_CODES` code, in the page's language."""
+    return {
         "empty": _("Type your Mastodon address, for example @name@mastodon.nl."),
         "too_long": _("That is too long for a Mastodon address. Check what you typed."),
         "contains_space": _("A Mastodon address has no spaces. Check what you typed."),
@@ -41,48 +49,73 @@ def handle_error_message(code: str) -> str:
         "credentials": _("Leave out the password: type only your address, like @name@mastodon.nl."),
         "port": _("Leave out the port number: type only your address, like @name@mastodon.nl."),
         "not_https": _("Type your address, like @name@mastodon.nl, or a link that starts with https://."),
+        "invalid": _("We cannot read this address. Type it like @name@mastodon.nl."),
     }
-    return messages.get(code, _("We cannot read this address. Type it like @name@mastodon.nl."))
 
 
-def _came_from_our_form() -> bool:
-    """A redirect to another site only for our own form, so the link cannot be an open redirect."""
+def handle_error_message(code: str) -> str:
+    messages = handle_error_messages()
+    return messages.get(code, messages["invalid"])
+
+
+def _sent_from_our_pages() -> bool:
+    """True for a request our own page made (our form). Links cannot POST, and another site's form
+    is cross-site, so neither is handed over without the resident seeing where it goes."""
     site = request.headers.get("Sec-Fetch-Site")
     if site is not None:
         return site == "same-origin"
-    referrer = request.headers.get("Referer", "")
-    return bool(referrer) and urlsplit(referrer).netloc == request.host
+    # Browsers without Fetch Metadata: Origin (sent with every POST by current browsers), else Referer.
+    source = request.headers.get("Origin") or request.headers.get("Referer") or ""
+    return source != "null" and bool(source) and urlsplit(source).netloc == request.host
 
 
-@bp.get("/reageer")
-@limiter.limit(lambda: current_app.config["RESOLVER_LIMIT"], exempt_when=lambda: not request.args.get("adres"))
+@bp.after_request
+def keep_address_answers_out_of_caches(response):
+    """Set explicitly, for every answer of this view (the limit's 429 included): the blueprint's
+    default is public, but only the bare form is the same for everyone."""
+    if request.endpoint == "residents.reply":
+        bare_form = request.method in ("GET", "HEAD") and "adres" not in request.args
+        response.headers["Cache-Control"] = (FORM_PAGE_CACHE if bare_form and response.status_code == 200
+                                             else ANSWER_CACHE)
+    return response
+
+
+def _page(context: dict, status: int = 200):
+    return render_template("reply.html", **context), status
+
+
+@bp.route("/reageer", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RESOLVER_LIMIT"], methods=["POST"],
+               deduct_when=lambda response: g.get("reply_looked_up", False))
 def reply():
     g.form_leaves_site = True  # the form's answer is a redirect to the resident's own server
     home = current_home()
     campaign = campaigns.get(current_db(), request.args.get("c", ""))
     threads = (campaign.thread_url,) if campaign is not None and campaign.thread_url else ()
     post = home.find_post(request.args.get("post", ""), threads)
-    address = request.args.get("adres", "")
-    context = dict(post=post, address=address[:MAX_LENGTH + 50], error=None, outcome=None)
-    if "adres" not in request.args:
-        return render_template("reply.html", **context)
+    context = dict(post=post, campaign=campaign.slug if campaign is not None else None, error=None,
+                   outcome=None, max_length=MAX_HANDLE_LENGTH)
+    if request.method != "POST":  # GET, or HEAD
+        # Links from before the form used POST (?adres=…) still fill in the field, but a GET is
+        # never looked up or followed: a link in a stranger's reply is a GET too.
+        return _page(dict(context, address=request.args.get("adres", "")[:MAX_HANDLE_LENGTH]))
+
+    address = request.form.get("adres", "")
+    context["address"] = address[:MAX_HANDLE_LENGTH + 50]  # a bit over the limit, so the resident sees why
     if post is None:
-        context["outcome"] = "no_post"
-        return render_template("reply.html", **context), 503
+        return _page(dict(context, outcome="no_post"), 503)
     try:
         handle = parse_handle(address)
     except HandleError as problem:
-        context["error"] = handle_error_message(problem.code)
-        return render_template("reply.html", **context), 400
-    if is_home_server(handle, [home.base_url]):
-        context["outcome"] = "home"
-        return render_template("reply.html", **context)
+        return _page(dict(context, error=handle_error_message(problem.code)), 400)
+    # The account domain may differ from the web domain (social.example serving @name@example).
+    if is_home_server(handle, [home.base_url, home.registration(current_lang()).server]):
+        return _page(dict(context, outcome="home"))
+    g.reply_looked_up = True  # only a look-up costs the resident a try (see the limit above)
     result = current_app.extensions["praatmee_resolver"].resolve(handle, post.uri)
     context["domain"] = handle.domain
     if isinstance(result, Redirect):
-        if _came_from_our_form():
+        if _sent_from_our_pages():
             return redirect(result.url, code=303)
-        context.update(outcome="confirm", target=result.url)
-        return render_template("reply.html", **context)
-    context["outcome"] = "no_way_in" if result.reason == "no_way_in" else "unreachable"
-    return render_template("reply.html", **context)
+        return _page(dict(context, outcome="confirm", target=result.url))
+    return _page(dict(context, outcome="no_way_in" if result.reason == "no_way_in" else "unreachable"))

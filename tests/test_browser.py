@@ -170,7 +170,46 @@ def test_typing_a_handle_lands_on_the_residents_own_server(reply_server, open_pa
         page.keyboard.press("Enter")
     assert redirected.value.url == ("https://mastodon.test/authorize_interaction?uri="
                                     "https%3A%2F%2Fsocial.test%2Fusers%2Fstad%2Fstatuses%2F100")
-    assert redirected.value.redirected_from.url.startswith(reply_server.url + "/reageer?post=100&adres=")
+    # The address went in the body of a POST: no URL (access log, history) holds it.
+    sent = redirected.value.redirected_from
+    assert sent.method == "POST"
+    assert sent.url == reply_server.url + "/reageer?post=100"
+    assert sent.post_data == "adres=%40naam%40mastodon.test"
+
+
+def test_reply_link_carrying_an_address_only_fills_in_the_form(reply_server, open_page):
+    # A link in a stranger's reply, on our own page: a same-origin GET. It must not send anyone anywhere.
+    page = open_page(reply_server.url, allow_hosts=(HOME,))
+    page.goto(reply_server.url + "/")
+    page.evaluate("""() => {
+        const link = document.createElement("a");
+        link.id = "in-a-reply";
+        link.href = "/reageer?post=100&adres=naam%40mastodon.test";
+        link.textContent = "klik";
+        document.querySelector("main").append(link);
+    }""")
+    with page.expect_navigation():
+        page.click("#in-a-reply")
+    assert page.url == reply_server.url + "/reageer?post=100&adres=naam%40mastodon.test"
+    assert page.input_value("#adres") == "naam@mastodon.test"
+    assert page.outside_requests == []
+
+
+def post_from_elsewhere(page, server_url: str, address: str, lang: str = "") -> None:
+    """Another site's form that posts an address to us (here: a page with no origin of its own)."""
+    page.goto("about:blank")
+    page.set_content(f'''<form method="post" action="{server_url}{lang}/reageer?post=100">
+        <input name="adres" value="{address}"><button>go</button></form>''')
+    with page.expect_navigation():
+        page.click("button")
+
+
+def test_reply_form_on_another_site_gets_the_confirmation_page(reply_server, open_page):
+    page = open_page(reply_server.url, allow_hosts=(HOME,))
+    post_from_elsewhere(page, reply_server.url, "naam@mastodon.test")
+    assert page.url == reply_server.url + "/reageer?post=100"
+    assert "Ga naar mastodon.test" in page.inner_text("main")
+    assert page.outside_requests == []  # nothing was followed on its own
 
 
 def test_the_browser_remembers_the_server_on_this_device_only(reply_server, open_page):
@@ -179,17 +218,35 @@ def test_the_browser_remembers_the_server_on_this_device_only(reply_server, open
     page.fill("#adres", "naam@mastodon.test")
     with page.expect_request(lambda request: request.url.startswith("https://mastodon.test/")):
         page.click("button[type=submit]")
-    later = page.context.new_page()  # the same device, another day
+    later = page.context.new_page()  # the same device, another day: perhaps another person
     later.goto(reply_server.url + "/reageer?post=107")
-    assert later.input_value("#adres") == "naam@mastodon.test"
+    assert later.input_value("#adres") == "mastodon.test"  # the server, never the account name
+    assert later.evaluate("() => JSON.stringify(localStorage)") == '{"praatmee-server":"mastodon.test"}'
     assert page.context.cookies() == []
 
 
-@pytest.mark.parametrize("query", ["post=101", "post=101&adres=%40naam", "post=101&adres=naam%40gts.test"])
+def test_the_browser_remembers_only_the_server_of_an_address_an_older_version_kept(reply_server, open_page):
+    page = open_page(reply_server.url, allow_hosts=(HOME,))
+    page.goto(reply_server.url + "/privacy")
+    page.evaluate("() => localStorage.setItem('praatmee-server', '@vorige@mastodon.test')")
+    page.goto(reply_server.url + "/reageer?post=101")
+    assert page.input_value("#adres") == "mastodon.test"
+    assert page.evaluate("() => localStorage.getItem('praatmee-server')") == "mastodon.test"
+
+
+@pytest.mark.parametrize("outcome, address", [("form", None), ("error", "@naam"), ("no_way_in", "naam@gts.test"),
+                                              ("confirm", "naam@mastodon.test")])
 @pytest.mark.parametrize("lang", ["", "/en"])
-def test_axe_on_the_reply_pages(reply_server, open_page, query, lang):
+def test_axe_on_the_reply_pages(reply_server, open_page, outcome, address, lang):
     page = open_page(reply_server.url, width=360, height=740, allow_hosts=(HOME,))
-    page.goto(f"{reply_server.url}{lang}/reageer?{query}")
+    if outcome == "confirm":
+        post_from_elsewhere(page, reply_server.url, address, lang)
+    else:
+        page.goto(f"{reply_server.url}{lang}/reageer?post=101")
+        if address:
+            page.fill("#adres", address)
+            with page.expect_navigation():
+                page.click("button[type=submit]")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     violations = run_axe(page)
     assert violations == [], describe_violations(violations)
@@ -204,6 +261,7 @@ def test_reply_form_works_without_javascript_and_shows_the_error(reply_server, o
         page.click("button[type=submit]")
     assert "Zet je server erbij" in page.inner_text("main")
     assert page.input_value("#adres") == "@naam"
+    assert page.url == reply_server.url + "/reageer?post=101"
 
 
 # --- helpers: guide and kiosk ------------------------------------------------------------------

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import ast
 import json
+import logging
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from praatmee_site.interact import (
     HANDLE_ERROR_CODES,
     KNOWN_SOFTWARE,
+    NODEINFO_RELS,
     CopyLink,
     Discovery,
     DiscoveryCache,
@@ -31,7 +34,8 @@ from praatmee_site.interact import (
     parse_jrd,
     resolve_interaction_url,
 )
-from praatmee_site.netguard import GuardRefused, NetGuard
+from praatmee_site.interact import _nodeinfo_href, _software_name
+from praatmee_site.netguard import FetchFailed, GuardRefused, NetGuard
 from tests.fediverse import (
     FORBIDDEN_NAMES,
     POST_URI,
@@ -403,6 +407,142 @@ def test_a_redirect_to_the_metadata_service_is_refused_before_any_connection(fed
     assert resolve(fediverse, "naam@redirector.test") == CopyLink("redirector.test", "unreachable")
     assert "metadata.test" in fediverse.resolver.calls
     assert connect_spy.addresses == ["127.0.0.1"]  # redirector.test, never 169.254.169.254
+
+
+# --- strangers' documents in every shape -------------------------------------------------------
+
+class ScriptedGuard:
+    """Answers each kind of request with a given document (or raises it); contacts nothing."""
+
+    def __init__(self, webfinger: Any = None, index: Any = None, nodeinfo: Any = None):
+        self.answers = {"webfinger": webfinger, "index": index, "nodeinfo": nodeinfo}
+        self.urls: list[str] = []
+
+    def get_json(self, url: str, *, deadline: float | None = None) -> tuple[int, Any]:
+        self.urls.append(url)
+        kind = ("webfinger" if "/.well-known/webfinger" in url
+                else "index" if url.endswith("/.well-known/nodeinfo") else "nodeinfo")
+        answer = self.answers[kind]
+        if isinstance(answer, Exception):
+            raise answer
+        return 200, answer
+
+
+NI20 = "http://nodeinfo.diaspora.software/ns/schema/2.0"
+FEP = "https://w3id.org/fep/3b86/Object"
+OSTATUS = "http://ostatus.org/schema/1.0/subscribe"
+# JSON can hold a list, an object, a number, a boolean or null wherever a string is expected.
+ODD_VALUES = [["x"], {"a": "b"}, 3, 2.5, True, None, "", [], {}]
+HOSTILE_WEBFINGER = [
+    *ODD_VALUES,
+    *({"links": value} for value in ODD_VALUES),
+    *({"links": [value]} for value in ODD_VALUES),
+    *({"links": [{"rel": value, "template": "https://odd.test/x?uri={uri}"}]} for value in ODD_VALUES),
+    *({"links": [{"rel": rel, "template": value}]} for value in ODD_VALUES for rel in (FEP, OSTATUS)),
+    *({"links": [{"rel": OSTATUS, "href": value, "template": "https://odd.test/x?uri={uri}"}]}
+      for value in ODD_VALUES),
+    *({"subject": value, "aliases": value} for value in ODD_VALUES),
+    {"aliases": ODD_VALUES, "links": [{"rel": OSTATUS, "template": "https://odd.test/x?uri={uri}"}]},
+    {"subject": "acct:", "aliases": ["acct:@", "https://[::1", "https://x:y/", "https://\u0000/"]},
+    {"links": [{"rel": OSTATUS, "template": "https://[::1/{uri}"}]},
+    {"links": [{"rel": OSTATUS, "template": "https://odd.test:99999/{uri}"}]},
+    {"links": [{"rel": OSTATUS, "template": "{uri}"}]},
+    {"links": [{"rel": OSTATUS, "template": "https://odd.test/" + "{" * 1000 + "uri" + "}" * 1000}]},
+]
+HOSTILE_INDEX = [
+    *ODD_VALUES,
+    *({"links": value} for value in ODD_VALUES),
+    *({"links": [value]} for value in ODD_VALUES),
+    *({"links": [{"rel": value, "href": "https://odd.test/ni"}]} for value in ODD_VALUES),
+    *({"links": [{"rel": NI20, "href": value}]} for value in ODD_VALUES),
+    {"links": [{"rel": NI20, "href": "https://[::1/ni"}]},
+]
+HOSTILE_NODEINFO = [
+    *ODD_VALUES,
+    *({"software": value} for value in ODD_VALUES),
+    *({"software": {"name": value}} for value in ODD_VALUES),
+]
+
+
+def _outcome(guard: ScriptedGuard):
+    return Resolver(guard, DiscoveryCache()).resolve(parse_handle("naam@odd.test"), POST_URI)
+
+
+@pytest.mark.parametrize("document", HOSTILE_WEBFINGER)
+def test_any_webfinger_shape_gives_an_answer_never_an_exception(document):
+    result = _outcome(ScriptedGuard(webfinger=document, index={}, nodeinfo={}))
+    assert isinstance(result, (Redirect, CopyLink))
+    assert result != CopyLink("odd.test", "unreachable")  # read and judged, not given up on
+
+
+@pytest.mark.parametrize("index", HOSTILE_INDEX)
+def test_any_nodeinfo_index_shape_gives_an_answer_never_an_exception(index):
+    result = _outcome(ScriptedGuard(webfinger={}, index=index, nodeinfo={"software": {"name": "pleroma"}}))
+    assert isinstance(result, Redirect) and result.url.startswith("https://odd.test/")
+
+
+@pytest.mark.parametrize("document", HOSTILE_NODEINFO)
+def test_any_nodeinfo_shape_gives_an_answer_never_an_exception(document):
+    index = {"links": [{"rel": NI20, "href": "https://odd.test/ni"}]}
+    result = _outcome(ScriptedGuard(webfinger={}, index=index, nodeinfo=document))
+    assert result == Redirect(f"https://odd.test/authorize_interaction?uri={POST_URI_ENCODED}", None, "fallback")
+
+
+def test_a_nodeinfo_link_whose_rel_is_not_a_string_is_skipped():
+    index = {"links": [{"rel": [NI20], "href": "https://odd.test/wrong"},
+                       {"rel": {"rel": NI20}, "href": "https://odd.test/wrong"},
+                       {"rel": NI20, "href": ["https://odd.test/wrong"]},
+                       {"rel": NI20, "href": "https://odd.test/ni"}]}
+    assert _nodeinfo_href(index) == "https://odd.test/ni"
+    result = _outcome(ScriptedGuard(webfinger={}, index=index, nodeinfo={"software": {"name": "akkoma"}}))
+    assert result == Redirect(f"https://odd.test/ostatus_subscribe?acct={POST_URI_ENCODED}", "akkoma", "nodeinfo")
+
+
+def test_the_best_nodeinfo_schema_still_wins():
+    index = {"links": [{"rel": NODEINFO_RELS[1], "href": "https://odd.test/2.0"},
+                       {"rel": NODEINFO_RELS[0], "href": "https://odd.test/2.1"}]}
+    assert _nodeinfo_href(index) == "https://odd.test/2.1"
+
+
+@pytest.mark.parametrize("document, name", [({"software": {"name": " Mastodon "}}, "mastodon"),
+                                            ({"software": {"name": ["mastodon"]}}, None),
+                                            ({"software": ["mastodon"]}, None)])
+def test_the_software_name_is_read_only_from_a_string(document, name):
+    assert _software_name(document) == name
+
+
+@pytest.mark.parametrize("error", [TypeError("unhashable type: 'list'"), KeyError("rel"), AttributeError("get"),
+                                   RecursionError(), UnicodeError("odd"),
+                                   ValueError("bad URL https://odd.test/.well-known/webfinger?resource=acct:geheim@odd.test")])
+def test_anything_unforeseen_makes_the_server_unreachable_and_is_logged_once(error, caplog):
+    guard = ScriptedGuard(webfinger=error)
+    cache = DiscoveryCache()
+    resolver = Resolver(guard, cache)
+    with caplog.at_level(logging.WARNING, logger="praatmee_site.interact"):
+        for _ in range(2):
+            assert resolver.resolve(parse_handle("geheim@odd.test"), POST_URI) == CopyLink("odd.test", "unreachable")
+    records = [r for r in caplog.records if r.name == "praatmee_site.interact"]
+    assert len(records) == 1 and records[0].levelno == logging.WARNING  # the failure is cached a while
+    assert "odd.test" in records[0].getMessage() and "geheim" not in caplog.text
+    assert len(guard.urls) == 1
+
+
+def test_when_our_lookup_slots_are_full_nothing_is_remembered_about_the_server():
+    busy = FetchFailed("busy", url="https://odd.test/.well-known/webfinger")
+    guard = ScriptedGuard(webfinger=busy)
+    cache = DiscoveryCache()
+    resolver = Resolver(guard, cache)
+    assert resolver.resolve(parse_handle("naam@odd.test"), POST_URI) == CopyLink("odd.test", "unreachable")
+    assert cache.get("odd.test") is None
+    guard.answers["webfinger"] = {"links": [{"rel": OSTATUS, "template": "https://odd.test/go?uri={uri}"}]}
+    assert resolver.resolve(parse_handle("naam@odd.test"), POST_URI).url == f"https://odd.test/go?uri={POST_URI_ENCODED}"
+
+
+def test_a_busy_nodeinfo_fallback_is_not_remembered_either():
+    guard = ScriptedGuard(webfinger={}, index=FetchFailed("busy"))
+    cache = DiscoveryCache()
+    assert Resolver(guard, cache).resolve(parse_handle("naam@odd.test"), POST_URI).via == "fallback"
+    assert cache.get("odd.test") is None
 
 
 # --- the SSRF corpus, with the guard on ---------------------------------------------------------

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import ast
 import socket
+import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -17,7 +19,10 @@ from praatmee_site.netguard import (
     ADDRESS_REASONS,
     FetchFailed,
     GuardRefused,
+    LookupPool,
     NetGuard,
+    Target,
+    _Deadline,
     classify_address,
     looks_like_ip_literal,
     to_ascii_hostname,
@@ -239,6 +244,91 @@ def test_a_slow_resolver_is_cut_off_by_the_deadline(fediverse):
         guard.get_json("https://mastodon.test/.well-known/nodeinfo")
     assert failed.value.code == "timeout"
     assert time.monotonic() - started < 0.8
+
+
+# --- name look-ups that hang -------------------------------------------------------------------
+
+class HangingResolver:
+    """A name server that answers only when the test opens the gate (10.0.0.1: refused, never dialled)."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.calls: list[str] = []
+
+    def __call__(self, host: str) -> list[str]:
+        self.calls.append(host)
+        self.gate.wait(10)
+        return ["10.0.0.1"]
+
+
+@pytest.fixture
+def hanging():
+    resolver = HangingResolver()
+    pools: list[LookupPool] = []
+
+    def guard(workers: int, waiting: int) -> NetGuard:
+        pools.append(LookupPool(workers=workers, waiting=waiting))
+        return NetGuard(resolver=resolver, lookups=pools[-1], deadline=0.2)
+    yield resolver, guard
+    resolver.gate.set()
+    for pool in pools:
+        pool.shutdown()
+
+
+def fails_with(guard: NetGuard, url: str) -> str:
+    with pytest.raises(FetchFailed) as failed:
+        guard.get_json(url)
+    return failed.value.code
+
+
+def test_when_every_lookup_slot_hangs_the_next_resident_is_refused_at_once(hanging, connect_spy):
+    resolver, make_guard = hanging
+    guard = make_guard(workers=2, waiting=0)
+    assert [fails_with(guard, f"https://{name}/") for name in ("a.test", "b.test")] == ["timeout", "timeout"]
+    started = time.monotonic()
+    assert fails_with(guard, "https://c.test/") == "busy"  # not queued behind the hanging two
+    assert time.monotonic() - started < 0.1
+    assert resolver.calls == ["a.test", "b.test"]
+    # The name servers answer at last: the slots come back and look-ups run again.
+    resolver.gate.set()
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            guard.get_json("https://d.test/")
+        except GuardRefused as refused:
+            assert refused.code == "address"  # looked up, judged, and never dialled
+            break
+        except FetchFailed as failed:
+            assert failed.code == "busy" and time.monotonic() < deadline
+            time.sleep(0.01)
+    assert connect_spy.addresses == []
+
+
+def test_a_lookup_nobody_waits_for_any_more_is_cancelled_before_it_starts(hanging):
+    resolver, make_guard = hanging
+    guard = make_guard(workers=1, waiting=1)
+    assert fails_with(guard, "https://a.test/") == "timeout"  # running, and hanging
+    # Each of these waits behind a.test, gives up at its deadline and hands its slot back: without
+    # the cancel, b.test would still hold the one waiting slot and c.test would be refused as busy.
+    assert fails_with(guard, "https://b.test/") == "timeout"
+    assert fails_with(guard, "https://c.test/") == "timeout"
+    resolver.gate.set()
+    assert guard.lookups.lookup(lambda host: [host], "probe.test", timeout=5) == ["probe.test"]
+    assert resolver.calls == ["a.test"]  # b.test and c.test never reached the name server
+
+
+def test_deeply_nested_json_is_not_json_to_us():
+    body = b"[" * 100_000
+    chunks = [body]
+    response = SimpleNamespace(status_code=200, headers={"Content-Type": "application/json"},
+                               raw=SimpleNamespace(read1=lambda size, decode_content: chunks.pop() if chunks else b""))
+    clock = _Deadline(5)
+    try:
+        with pytest.raises(FetchFailed) as failed:
+            NetGuard(max_bytes=200_000)._read(Target("https://odd.test/", "odd.test"), response, clock)
+    finally:
+        clock.cancel()
+    assert failed.value.code == "not_json"
 
 
 # --- fetching from the fake fediverse -----------------------------------------------------------

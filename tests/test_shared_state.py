@@ -236,8 +236,8 @@ def limiter_reset():
 
 
 def ask(client, address="naam@gts.test"):
-    return client.get("/reageer", query_string={"post": "100", "adres": address},
-                      headers={"Sec-Fetch-Site": "same-origin"})
+    return client.post("/reageer", query_string={"post": "100"}, data={"adres": address},
+                       headers={"Sec-Fetch-Site": "same-origin"})
 
 
 @pytest.mark.usefixtures("connect_spy", "limiter_reset")

@@ -1,16 +1,34 @@
-// Optional: remember the resident's own server on this device (localStorage, never a cookie, never
-// sent to us), and offer a copy button. Everything works without this file.
+// Optional: remember the resident's server on this device (localStorage, never a cookie, never sent
+// to us), and offer a copy button. Everything works without this file.
+// Only the server is kept, never the account name: on a shared device (a helper's tablet, a library
+// PC) the next person sees "mastodon.nl", not someone's @name. A bare server name is valid input.
 (function () {
   "use strict";
+
+  // "@name@server.nl", "name@server.nl", "https://server.nl/@name", "server.nl" -> "server.nl";
+  // "" for anything else (ports, spaces, no dot): then nothing is remembered.
+  function serverOf(text) {
+    var value = String(text || "").trim().replace(/^acct:/i, "");
+    var url = /^https:\/\/([^\/?#]*)(?:\/@[^\/@?#]+@([^\/?#]+))?/i.exec(value);
+    if (url) { value = url[2] || url[1]; }
+    value = value.slice(value.lastIndexOf("@") + 1).replace(/[\/.]+$/, "").toLowerCase();
+    return /^[^\s\/:@?#]+\.[^\s\/:@?#]+$/.test(value) ? value : "";
+  }
+
   var input = document.querySelector("[data-remember]");
   if (input) {
     var key = input.getAttribute("data-remember");
     try {
-      if (!input.value && window.localStorage.getItem(key)) {
-        input.value = window.localStorage.getItem(key);
+      var stored = window.localStorage.getItem(key);
+      var server = serverOf(stored);
+      if (stored !== null && stored !== server) {
+        // An older version kept the whole address: keep only its server from now on.
+        if (server) { window.localStorage.setItem(key, server); } else { window.localStorage.removeItem(key); }
       }
+      if (!input.value && server) { input.value = server; }
       input.form.addEventListener("submit", function () {
-        if (input.value.trim()) { window.localStorage.setItem(key, input.value.trim()); }
+        var typed = serverOf(input.value);
+        if (typed) { window.localStorage.setItem(key, typed); }
       });
     } catch (e) { /* storage may be off: nothing to remember then */ }
   }
