@@ -5,11 +5,9 @@ reader is checked against every recorded document in ../shared/fixtures/webfinge
 """
 from __future__ import annotations
 
-import ast
 import json
 import logging
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -731,12 +729,3 @@ def test_the_software_table_points_at_the_documented_paths():
     assert "gotosocial" not in KNOWN_SOFTWARE
 
 
-def test_interact_does_not_import_flask():
-    source = Path(__file__).resolve().parents[1] / "praatmee_site" / "interact.py"
-    imported = {
-        (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
-        for node in ast.walk(ast.parse(source.read_text()))
-        if isinstance(node, (ast.Import, ast.ImportFrom))
-        for alias in node.names
-    }
-    assert not any(name.split(".")[0] == "flask" for name in imported)
