@@ -99,8 +99,6 @@ def accessibility():
     return render_template("toegankelijkheid.html")
 
 
-from . import reply  # noqa: E402,F401 - "Reageer direct" views live in their own module, on this blueprint
-
 @bp.get("/c/<slug>")
 def campaign(slug: str):
     """A campaign's entry page; one scan counted per real visit. Ended or unknown: the default page."""
@@ -140,3 +138,6 @@ def canonical_entry_url() -> str:
     """The public entry page in the current language: campaign pages are copies of it."""
     public_url = current_app.config["PUBLIC_URL"]
     return f"{public_url}/en/" if current_lang() == "en" else f"{public_url}/"
+
+
+from . import reply  # noqa: E402,F401 - "Reageer direct" views live in their own module, on this blueprint
