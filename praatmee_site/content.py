@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import nh3
 from markupsafe import Markup, escape
 
-from .mastodon import Emoji, MediaAttachment, Poll, Status, Thread
+from .mastodon import Emoji, MediaAttachment, Poll, Status, Thread, is_absolute_http
 
 # Exactly what Mastodon emits in status content (app/lib/sanitize_config.rb), nothing more.
 ALLOWED_TAGS = {"p", "br", "a", "span", "del", "pre", "code", "em", "strong", "b", "i", "u",
@@ -28,14 +28,7 @@ MAX_INDENT = 3
 
 
 def _only_absolute_http(tag: str, attribute: str, value: str) -> str | None:
-    if attribute == "href":
-        try:
-            parts = urlsplit(value.strip())
-        except ValueError:
-            return None
-        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-            return None
-    return value
+    return None if attribute == "href" and not is_absolute_http(value) else value
 
 
 _cleaner = nh3.Cleaner(

@@ -193,18 +193,22 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
+def is_absolute_http(value: str) -> bool:
+    """The one rule for links and images from Mastodon: an absolute http(s) URL with a host."""
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
 def _http_url(value: Any) -> str:
-    """Only absolute http(s) URLs survive; anything else becomes ''."""
-    if not isinstance(value, str):
+    """Only absolute http(s) URLs survive as plain fields; anything else becomes ''."""
+    if not isinstance(value, str) or not is_absolute_http(value):
         return ""
     value = value.strip()
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return ""
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c in value for c in "\x00\r\n\t <>\"'`"):
-        return ""
-    return value
+    # These fields end up in attributes we build ourselves: refuse characters no URL needs there.
+    return "" if any(c in value for c in "\x00\r\n\t <>\"'`") else value
 
 
 def parse_time(value: Any) -> datetime | None:
