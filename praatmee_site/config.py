@@ -39,6 +39,9 @@ DEFAULTS: dict[str, object] = {
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
     "PROXIES": 1,
     "RESOLVER_LIMIT": "10 per minute;60 per hour",
+    # "Reageer direct" look-ups running at once in one instance (all its workers together). A hostile
+    # server can hold a look-up for its whole 5 s deadline: keep this below the number of workers.
+    "LOOKUP_SLOTS": 2,
     "KIOSK_REFRESH": 60,  # seconds between kiosk screen refreshes
     # Seconds a worker may answer `/` and `/en/` from its own copy (0: off). Bursts then cost one render.
     "PAGE_CACHE": 1,
@@ -50,7 +53,8 @@ DEFAULTS: dict[str, object] = {
 }
 
 BOOLEAN = {"DEMO", "ALLOW_PRIVATE_HOSTS"}
-NUMBERS = {"CONNECT_TIMEOUT", "READ_TIMEOUT", "CACHE_TTL", "INSTANCE_CACHE_TTL", "PROXIES", "KIOSK_REFRESH", "PAGE_CACHE"}
+NUMBERS = {"CONNECT_TIMEOUT", "READ_TIMEOUT", "CACHE_TTL", "INSTANCE_CACHE_TTL", "PROXIES", "KIOSK_REFRESH", "PAGE_CACHE",
+           "LOOKUP_SLOTS"}
 
 
 class ConfigError(Exception):
@@ -103,6 +107,9 @@ def validate(config: dict) -> None:
     for name in NUMBERS:
         config[name] = _as_number(name, config.get(name))
     config["PROXIES"] = int(config["PROXIES"])
+    if config["LOOKUP_SLOTS"] < 1 or config["LOOKUP_SLOTS"] != int(config["LOOKUP_SLOTS"]):
+        raise ConfigError("PRAATMEE_LOOKUP_SLOTS must be a whole number of at least 1, e.g. 2.")
+    config["LOOKUP_SLOTS"] = int(config["LOOKUP_SLOTS"])
     config["MASTODON_URL"] = _origin_url("MASTODON_URL", config.get("MASTODON_URL"), allow_path=False)
     config["PUBLIC_URL"] = _origin_url("PUBLIC_URL", config.get("PUBLIC_URL"), allow_path=True)
     if config.get("MEDIA_URL"):

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
+import random
 import re
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Literal, Union
+from typing import Any, Callable, Iterable, Iterator, Literal, Union
 from urllib.parse import quote, urlsplit
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Linux or BSD
+    fcntl = None  # type: ignore[assignment]
 
 from .netguard import FetchFailed, GuardRefused, NetGuard, looks_like_ip_literal, to_ascii_hostname
 
@@ -234,7 +242,7 @@ class Redirect:
     via: str = "fallback"  # "fep-3b86", "ostatus-subscribe", "nodeinfo" or "fallback"
 
 
-CopyLinkReason = Literal["no_way_in", "unreachable", "refused"]
+CopyLinkReason = Literal["no_way_in", "unreachable", "refused", "busy"]
 
 
 @dataclass(frozen=True)
@@ -245,6 +253,8 @@ class CopyLink:
     ``unreachable``: no usable answer from ``domain`` (DNS, timeout, refused, TLS, 5xx), or the
     guard would not contact it.
     ``refused``: the server offered a URL we will not send anyone to.
+    ``busy``: we did not ask at all, because every look-up slot of this instance was taken (see
+    `LookupSlots`); nothing is known about ``domain``, and nothing is remembered.
     """
 
     domain: str
@@ -452,6 +462,57 @@ class DiscoveryCache:
             return len(self._entries)
 
 
+class LookupSlots:
+    """At most ``count`` discoveries in flight in one instance, over all its worker processes and threads.
+
+    A discovery may hold its worker for the whole deadline (a hostile server can make sure of that),
+    so a handful of them must never take every worker from residents' pages. A slot is an exclusive
+    ``flock`` on one of ``count`` small files in ``folder`` (the instance folder): the kernel frees
+    it when the holder's descriptor closes, also when a worker is killed, so no slot is ever lost.
+    Run more workers (or threads) than slots. Without ``fcntl`` (not Linux or BSD) the cap is per
+    process only.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str], count: int):
+        if count < 1:
+            raise ValueError("at least one look-up slot")
+        self.count = count
+        self.paths = [os.path.join(folder, f"lookup-slot-{number}.lock") for number in range(count)]
+        self._local = threading.BoundedSemaphore(count) if fcntl is None else None
+
+    @contextmanager
+    def slot(self) -> Iterator[bool]:
+        """Yields True while holding a slot, or False at once when every slot is taken."""
+        if self._local is not None:
+            taken = self._local.acquire(blocking=False)
+            try:
+                yield taken
+            finally:
+                if taken:
+                    self._local.release()
+            return
+        held = self._take()
+        try:
+            yield held is not None
+        finally:
+            if held is not None:
+                os.close(held)  # closing the descriptor releases its lock
+
+    def _take(self) -> int | None:
+        # A random first slot spreads the holders, so a freed slot is found at the first try.
+        start = random.randrange(self.count)
+        for offset in range(self.count):
+            path = self.paths[(start + offset) % self.count]
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(descriptor)
+                continue
+            return descriptor
+        return None
+
+
 class _Unreachable(Exception):
     pass
 
@@ -461,21 +522,33 @@ class _Busy(_Unreachable):
 
 
 def _transient(exc: FetchFailed) -> bool:
-    return exc.status is None or exc.status >= 500 or exc.status == 429
+    # A timeout is one even when the status line had arrived: the rest of the answer never did.
+    return exc.code == "timeout" or exc.status is None or exc.status >= 500 or exc.status == 429
 
 
 class Resolver:
-    """Finds the way in for a handle's server. Create one per process and share it."""
+    """Finds the way in for a handle's server. Create one per process and share it.
 
-    def __init__(self, guard: NetGuard, cache: DiscoveryCache | None = None, *, budget: float = 8.0):
+    ``budget`` bounds one whole discovery (every request of it together, each under the guard's own
+    deadline as well); ``slots`` caps how many discoveries run at once in this instance.
+    """
+
+    def __init__(self, guard: NetGuard, cache: DiscoveryCache | None = None, *, budget: float = 5.0,
+                 slots: LookupSlots | None = None):
         self.guard = guard
         self.cache = cache
         self.budget = budget  # seconds for all requests of one discovery together
+        self.slots = slots
 
     def resolve(self, handle: Handle, post_uri: str) -> InteractionResult:
         discovery = self.cache.get(handle.domain) if self.cache is not None else None
         if discovery is None:
-            discovery = self.discover(handle)
+            if self.slots is None:
+                discovery = self.discover(handle)
+            else:
+                with self.slots.slot() as free:
+                    discovery = self.discover(handle) if free else Discovery(
+                        handle.domain, copy_reason="busy", keep=False)
             if self.cache is not None and discovery.keep:
                 self.cache.put(discovery)
         return discovery.result_for(post_uri)
@@ -499,7 +572,7 @@ class Resolver:
         try:
             found = self._from_webfinger(handle, ends_at)
         except _Busy:
-            return Discovery(domain, copy_reason="unreachable", keep=False)
+            return Discovery(domain, copy_reason="busy", keep=False)
         except _Unreachable:
             return Discovery(domain, copy_reason="unreachable")
         if found is not None:

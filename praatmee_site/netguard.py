@@ -244,13 +244,19 @@ _LOOKUPS = LookupPool()
 
 
 class _Deadline:
-    """Cuts every socket of one fetch when its time is up.
+    """Cuts every connection of one fetch when its time is up: one clock for the whole exchange.
 
-    Per-read timeouts alone let a server trickle one byte at a time for ever; shutting the socket
-    down from a timer ends any blocking read, handshake or header parse at once.
+    Per-read timeouts alone let a server trickle one byte at a time for ever (during the TLS
+    handshake, the status line, the headers or the body); shutting the connection down from a timer
+    ends any blocking read at once. We keep our own duplicate of each socket's descriptor: urllib3
+    wraps the socket in TLS, which detaches the original object (its fd becomes -1), so shutting
+    *that* down would do nothing. ``shutdown`` on the duplicate acts on the connection itself,
+    whichever object is reading from it, and the duplicate is closed when the fetch ends, so its
+    number can never point at somebody else's socket.
     """
 
     def __init__(self, seconds: float):
+        self.seconds = seconds
         self.ends_at = time.monotonic() + seconds
         self.expired = False
         self._sockets: list[socket.socket] = []
@@ -263,11 +269,18 @@ class _Deadline:
         return max(0.0, self.ends_at - time.monotonic())
 
     def watch(self, sock: socket.socket) -> None:
+        try:
+            duplicate = sock.dup()
+        except OSError:
+            _cut(sock)  # cannot watch it: do not let it run unwatched
+            raise
         with self._lock:
             if self.expired:
+                _cut(duplicate)
+                duplicate.close()
                 _cut(sock)
             else:
-                self._sockets.append(sock)
+                self._sockets.append(duplicate)
 
     def _expire(self) -> None:
         with self._lock:
@@ -277,13 +290,18 @@ class _Deadline:
 
     def cancel(self) -> None:
         self._timer.cancel()
+        with self._lock:
+            self.expired = self.expired or time.monotonic() >= self.ends_at
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            sock.close()
 
 
 def _cut(sock: socket.socket) -> None:
     try:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
-        pass
+        pass  # already closed by its peer or by us: nothing left to cut
 
 
 _current_deadline: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar(
@@ -292,7 +310,8 @@ _current_deadline: contextvars.ContextVar[_Deadline | None] = contextvars.Contex
 
 class _WatchedHTTPSConnection(HTTPSConnection):
     def _new_conn(self) -> socket.socket:
-        # Hand the raw socket to the deadline before the TLS handshake, which can stall too.
+        # Hand the connection to the deadline before the TLS handshake, which can stall too; the
+        # deadline keeps its own descriptor, so wrapping the socket in TLS does not lose it.
         sock = super()._new_conn()
         deadline = _current_deadline.get()
         if deadline is not None:
@@ -493,6 +512,9 @@ class NetGuard:
     def _read(self, target: Target, response: requests.Response, clock: _Deadline
               ) -> tuple[int, str | None, Any]:
         status = response.status_code
+        if clock.expired:
+            # Cut while the status line or the headers were still arriving: what came is partial.
+            raise FetchFailed("timeout", status=status, url=target.url)
         if status in REDIRECT_STATUSES:
             location = response.headers.get("Location", "").strip()
             if not location:

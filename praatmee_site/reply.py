@@ -14,8 +14,8 @@ from flask_babel import gettext as _
 from . import __version__, campaigns
 from .db import current_db
 from .home import current_home
-from .interact import (MAX_HANDLE_LENGTH, DiscoveryCache, HandleError, Redirect, Resolver, is_home_server,
-                       parse_handle)
+from .interact import (MAX_HANDLE_LENGTH, DiscoveryCache, HandleError, LookupSlots, Redirect, Resolver,
+                       is_home_server, parse_handle)
 from .netguard import NetGuard
 from .residents import bp
 from .web import current_lang, limiter
@@ -30,7 +30,10 @@ def init_app(app) -> None:
         allow_private_hosts=app.config["ALLOW_PRIVATE_HOSTS"],
         user_agent=f"praatmee/{__version__} (+{app.config['PUBLIC_URL']})",
     )
-    app.extensions["praatmee_resolver"] = Resolver(guard, DiscoveryCache())
+    # Look-ups in flight are capped per instance (lock files in its instance folder), so hostile
+    # servers that hold their look-ups to the deadline cannot take every worker from residents.
+    slots = LookupSlots(app.instance_path, app.config["LOOKUP_SLOTS"])
+    app.extensions["praatmee_resolver"] = Resolver(guard, DiscoveryCache(), slots=slots)
     # Resident pages set no cookie, so there is no CSRF token to send. None is needed: this form
     # changes nothing on our side, and only a POST from our own pages is handed over at once.
     from .staff import csrf  # the app's one CSRFProtect; imported when binding, so imports cannot loop
@@ -118,4 +121,8 @@ def reply():
         if _sent_from_our_pages():
             return redirect(result.url, code=303)
         return _page(dict(context, outcome="confirm", target=result.url))
+    if result.reason == "busy":
+        g.reply_looked_up = False  # nothing was asked: it costs the resident no try
+        page, status = _page(dict(context, outcome="busy"), 503)
+        return page, status, {"Retry-After": "10"}
     return _page(dict(context, outcome="no_way_in" if result.reason == "no_way_in" else "unreachable"))

@@ -530,7 +530,8 @@ def test_when_our_lookup_slots_are_full_nothing_is_remembered_about_the_server()
     guard = ScriptedGuard(webfinger=busy)
     cache = DiscoveryCache()
     resolver = Resolver(guard, cache)
-    assert resolver.resolve(parse_handle("naam@odd.test"), POST_URI) == CopyLink("odd.test", "unreachable")
+    # We never asked, so the resident hears that it is busy (try again), not that their server is away.
+    assert resolver.resolve(parse_handle("naam@odd.test"), POST_URI) == CopyLink("odd.test", "busy")
     assert cache.get("odd.test") is None
     guard.answers["webfinger"] = {"links": [{"rel": OSTATUS, "template": "https://odd.test/go?uri={uri}"}]}
     assert resolver.resolve(parse_handle("naam@odd.test"), POST_URI).url == f"https://odd.test/go?uri={POST_URI_ENCODED}"

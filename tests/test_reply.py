@@ -382,3 +382,33 @@ def test_home_outage_still_gives_a_calm_page(make_app, mastodon, fediverse):
     assert page.status_code == 503
     assert "Het gesprek is even niet te laden." in page.text
     assert client.get("/reageer").status_code == 200
+
+
+@pytest.mark.parametrize("lang, busy_text", [
+    ("", "Het is nu druk, daarom konden we je server mastodon.test niet opzoeken."),
+    ("/en", "It is busy right now, so we could not look up your server mastodon.test."),
+])
+def test_when_every_lookup_slot_is_taken_the_resident_hears_it_is_busy_and_loses_nothing(
+        make_app, mastodon, fediverse, lang, busy_text):
+    mastodon.standard()
+    app = make_app(TESTING_NET_GUARD=fediverse.guard(), RESOLVER_LIMIT="1 per minute", LOOKUP_SLOTS=1)
+    client = app.test_client()
+    slots = app.extensions["praatmee_resolver"].slots
+    with slots.slot() as held:  # another worker's look-up, hanging on a hostile server
+        assert held
+        for _ in range(3):
+            busy = ask(client, "naam@mastodon.test", lang=lang)
+            assert busy.status_code == 503
+            assert busy_text in busy.text
+            assert 'value="naam@mastodon.test"' in busy.text  # the address is still in the field
+            assert busy.headers["Cache-Control"] == "no-store"
+    assert fediverse.requests == []  # nothing was asked while busy
+    # Being turned away cost no try: the one look-up a minute is still there.
+    assert ask(client, "naam@mastodon.test", lang=lang).status_code == 303
+
+
+def test_lookup_slots_are_configured_with_one_clear_line(make_app):
+    from praatmee_site.config import ConfigError, validate, DEFAULTS
+    config = dict(DEFAULTS, SECRET_KEY="x", LOOKUP_SLOTS="0")
+    with pytest.raises(ConfigError, match="PRAATMEE_LOOKUP_SLOTS"):
+        validate(config)
