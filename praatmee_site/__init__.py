@@ -82,7 +82,11 @@ def configure_logging(app: Flask) -> None:
 
 def configure_database(app: Flask) -> None:
     from . import db
-    db.init_app(app)
+    try:
+        db.init_app(app)
+    except db.SchemaError as exc:
+        # Logged at ERROR with its traceback in `upgrade`; the operator gets one line.
+        raise SystemExit(f"praatmee: {exc}") from None
 
 
 def configure_mastodon(app: Flask) -> None:

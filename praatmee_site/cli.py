@@ -20,11 +20,11 @@ db_cli = AppGroup("db", help="The database schema.")
 
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
-    """Create or upgrade the schema (safe to run again)."""
+    """Create or upgrade the schema (safe to run again, also from several hosts at once)."""
     db = current_db()
     applied = db.upgrade()
     version = db.current_version()
-    click.echo(f"Schema is at version {version}" + (f" (applied now: {', '.join(map(str, applied))})." if applied else "."))
+    click.echo(f"Schema is at revision {version}" + (f" (applied now: {', '.join(applied)})." if applied else "."))
 
 
 # --- campaigns ------------------------------------------------------------------------------

@@ -1,23 +1,33 @@
-"""Where state lives: SQLAlchemy 2 engine, tables and a small versioned migration list.
+"""Where state lives: SQLAlchemy 2 engine, tables, and the Alembic revisions in `migrations/`.
 
 SQLite in the instance folder by default, PostgreSQL by URL, one code path. `upgrade()` is
-idempotent and safe to run from several workers at once; it runs at start-up and from
-`flask db upgrade`.
+idempotent and safe to run from several workers and hosts at once (one lock); it runs at start-up
+and from `flask db upgrade`. The models here are the schema's truth: a test checks that a fresh
+upgrade yields exactly `Base.metadata`.
 """
 from __future__ import annotations
 
 import json
 import logging
-import time
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Iterator
 
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import (Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, delete,
-                        event, func, select, text)
+                        event, inspect, text)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Linux or BSD
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +38,6 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-class SchemaVersion(Base):
-    __tablename__ = "schema_version"
-    version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class LastGood(Base):
@@ -142,21 +146,29 @@ class KpiRun(Base):
     stop_reason: Mapped[str] = mapped_column(String(40), default="")
 
 
-# Each migration is applied once, in order; append, never edit a released one.
-MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
-    (1, lambda conn: Base.metadata.create_all(
-        conn, tables=[LastGood.__table__, Campaign.__table__, ScanCount.__table__])),
-    (2, lambda conn: Base.metadata.create_all(conn, tables=[
-        KpiPostSnapshot.__table__, KpiReplier.__table__, KpiContext.__table__, KpiRun.__table__])),
-    (3, lambda conn: Base.metadata.create_all(conn, tables=[StaffAccount.__table__, AuditEntry.__table__])),
-]
+MIGRATIONS = Path(__file__).parent / "migrations"
+# The numbered migrations before Alembic, recorded in `schema_version`: a database that has them is
+# stamped with the matching revision once, then upgraded like any other.
+REVISION_OF_SCHEMA_VERSION = {1: "0001", 2: "0002", 3: "0003"}
+_ADVISORY_LOCK = 74657201  # PostgreSQL: one upgrade at a time over every host
+
+
+class SchemaError(RuntimeError):
+    """The schema could not be brought up to date; the message is one line for the operator."""
+
+
+def alembic_config(connection: Connection) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
 
 
 class Database:
     """One engine and session factory per app (see `init_app`); usable without Flask."""
 
     def __init__(self, url: str) -> None:
-        kwargs: dict[str, Any] = {"future": True}
+        kwargs: dict[str, Any] = {}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         else:
@@ -170,35 +182,70 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.engine is not None and self.engine.dialect.name == "sqlite"
 
-    def upgrade(self) -> list[int]:
-        """Apply pending migrations; returns the versions applied now. Safe to race."""
-        applied: list[int] = []
-        for attempt in range(5):
-            try:
-                with self.engine.begin() as conn:
-                    if conn.dialect.name == "postgresql":
-                        conn.execute(text("SELECT pg_advisory_xact_lock(74657201)"))
-                    SchemaVersion.__table__.create(conn, checkfirst=True)
-                    done = set(conn.scalars(select(SchemaVersion.version)))
-                    for version, migrate in sorted(MIGRATIONS, key=lambda m: m[0]):
-                        if version not in done:
-                            migrate(conn)
-                            conn.execute(SchemaVersion.__table__.insert().values(version=version, applied_at=utcnow()))
-                            applied.append(version)
-                return applied
-            except (IntegrityError, OperationalError, ProgrammingError) as exc:
-                # Another worker got there first (or SQLite was busy): look again.
-                log.info("schema upgrade raced, retrying: %s", exc.__class__.__name__)
-                applied.clear()
-                time.sleep(0.2 * (attempt + 1))
-        raise RuntimeError("could not upgrade the database schema")
+    def upgrade(self) -> list[str]:
+        """Apply pending revisions; returns the revisions applied now, oldest first.
 
-    def current_version(self) -> int:
-        with self.engine.connect() as conn:
+        One upgrade at a time: PostgreSQL takes a transaction-level advisory lock (every host), a
+        SQLite file an exclusive lock on a file beside it (every process on this machine). With
+        the lock held there is no race left to retry, so any error is real: it is logged at ERROR
+        and raised as `SchemaError`, which stops start-up with one line.
+        """
+        try:
+            with self._file_lock(), self.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    connection.execute(text(f"SELECT pg_advisory_xact_lock({_ADVISORY_LOCK})"))
+                before = _current_revision(connection)
+                if before is None:
+                    before = self._adopt_numbered_schema(connection)
+                config = alembic_config(connection)
+                command.upgrade(config, "head")
+                after = _current_revision(connection)
+        except SchemaError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one line for the operator, the traceback in the log
+            log.error("could not upgrade the database schema", exc_info=True)
+            raise SchemaError(f"could not upgrade the database schema: {exc.__class__.__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
+        script = ScriptDirectory(str(MIGRATIONS))
+        applied = [rev.revision for rev in script.iterate_revisions(after, before)] if after != before else []
+        return list(reversed(applied))
+
+    def current_version(self) -> str | None:
+        """The schema's Alembic revision, or None for an empty database. Raises when it cannot connect."""
+        with self.engine.connect() as connection:
+            return _current_revision(connection)
+
+    def _adopt_numbered_schema(self, connection: Connection) -> str | None:
+        """Stamp a database made before Alembic with the revision of its last numbered migration."""
+        if not inspect(connection).has_table("schema_version"):
+            return None
+        version = connection.scalar(text("SELECT max(version) FROM schema_version"))
+        if version is None:
+            return None
+        revision = REVISION_OF_SCHEMA_VERSION.get(int(version))
+        if revision is None:
+            raise SchemaError(f"the database is at schema_version {version}, which this release does not know: "
+                              "install the release that made it, or a newer one")
+        command.stamp(alembic_config(connection), revision)
+        log.info("database made before Alembic (schema_version %s) stamped as revision %s", version, revision)
+        return revision
+
+    @contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        database = self.engine.url.database if self.is_sqlite else None
+        if not database or database == ":memory:" or fcntl is None:
+            yield
+            return
+        with open(f"{database}.upgrade-lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
             try:
-                return conn.scalar(select(func.max(SchemaVersion.version))) or 0
-            except (OperationalError, ProgrammingError):
-                return 0
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -11,10 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
-from sqlalchemy import select
 
 from praatmee_site import campaigns
-from praatmee_site.db import Database, SchemaVersion
+from praatmee_site.db import Database
 from praatmee_site.staff_accounts import StaffDirectory, audit_log
 from tests.conftest import HOME, POSTGRES_SCHEMAS, database_url
 
@@ -39,17 +38,17 @@ def test_eight_instances_starting_at_once_apply_each_migration_exactly_once(fres
     instances = [fresh("race") for _ in range(8)]  # eight engines, eight connections, one empty schema
     start = threading.Barrier(len(instances))
 
-    def start_up(database: Database) -> list[int]:
+    def start_up(database: Database) -> list[str]:
         start.wait()
         return database.upgrade()
 
     with ThreadPoolExecutor(max_workers=len(instances)) as pool:
         applied = list(pool.map(start_up, instances))
-    assert sorted(version for versions in applied for version in versions) == [1, 2, 3]
+    heads = [versions for versions in applied if versions]
+    assert len(heads) == 1 and heads[0][:3] == ["0001", "0002", "0003"]
     assert applied.count([]) == 7  # the advisory lock made the others wait, then find nothing to do
-    assert not [r for r in caplog.records if "raced" in r.getMessage()]  # no retry was needed
-    with instances[0].Session() as session:
-        assert list(session.scalars(select(SchemaVersion.version).order_by(SchemaVersion.version))) == [1, 2, 3]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert {database.current_version() for database in instances} == {heads[0][-1]}
 
 
 def test_the_database_is_really_postgresql(fresh):
