@@ -40,18 +40,18 @@ def get_ok(client, path: str):
 
 # (what, [(file suffix, function names)]): the steps of a request as the code names them.
 STEPS = [
-    ("home.conversation (cache hit → parse JSON → shape thread)", [("praatmee_site/home.py", "conversation")]),
-    ("  mastodon.current_thread_id (parse account + pinned)", [("praatmee_site/mastodon.py", "current_thread_id")]),
-    ("  mastodon.thread (parse status + context)", [("praatmee_site/mastodon.py", "thread")]),
-    ("  content.shape_thread (nh3 sanitize, emoji, tree)", [("praatmee_site/content.py", "shape_thread")]),
-    ("home.registration (parse instance)", [("praatmee_site/home.py", "registration")]),
+    ("home.conversation (cache hit → parse JSON → shape thread)", [("praatmee_site/conversation/home_server.py", "conversation")]),
+    ("  mastodon.current_thread_id (parse account + pinned)", [("praatmee_site/mastodon/client.py", "current_thread_id")]),
+    ("  mastodon.thread (parse status + context)", [("praatmee_site/mastodon/client.py", "thread")]),
+    ("  content.shape_thread (nh3 sanitize, emoji, tree)", [("praatmee_site/conversation/display.py", "shape_thread")]),
+    ("home.registration (parse instance)", [("praatmee_site/conversation/home_server.py", "registration")]),
     ("flask.render_template (Jinja)", [("flask/templating.py", "render_template")]),
     ("  babel date formatting (format_datetime, format_time)",
      [("flask_babel/__init__.py", "format_datetime|format_time")]),
     ("  gettext/ngettext in templates and code", [("jinja2/ext.py", "gettext|ngettext"),
                                                   ("flask_babel/__init__.py", "gettext|ngettext")]),
     ("  url_for", [("flask/helpers.py", "url_for")]),
-    ("security headers (after_request)", [("praatmee_site/web.py", "security_headers")]),
+    ("security headers (after_request)", [("praatmee_site/web/http.py", "security_headers")]),
 ]
 
 
@@ -78,7 +78,7 @@ def main() -> None:
 
     from hello import app as hello_app
     from praatmee_site import create_app
-    from praatmee_site.home import current_home
+    from praatmee_site.web.services import current_home_server as current_home
 
     # Without the one-second page copy (PRAATMEE_PAGE_CACHE), which would answer before Flask runs:
     # this profiles what a worker does once a second, and on every /c/ request.
@@ -99,7 +99,7 @@ def main() -> None:
     }
     if args.campaign:
         from praatmee_site import campaigns
-        from praatmee_site.db import current_db
+        from praatmee_site.web.services import current_db
         timings[f"GET /c/{args.campaign} (whole request, counts a scan)"] = per_request_ms(
             get_ok(client, f"/c/{args.campaign}"), args.rounds)
         with app.app_context():
@@ -116,7 +116,7 @@ def main() -> None:
         timings["home.conversation() alone"] = per_request_ms(home.conversation, args.rounds)
         timings["  of which: client.thread() + current_thread_id() (parse)"] = per_request_ms(
             lambda: home.client.thread(home.client.current_thread_id().value), args.rounds)
-        from praatmee_site.content import shape_thread
+        from praatmee_site.conversation.display import shape_thread
         thread = conversation.thread
         timings["  of which: content.shape_thread() alone"] = per_request_ms(
             lambda: shape_thread(thread, home_domain=home.domain, images=home.images), args.rounds)

@@ -530,8 +530,8 @@ def part_rate_limited(run: Run, ttl: int) -> None:
 # --- 5. posters --------------------------------------------------------------------------------------
 
 def part_posters(run: Run) -> None:
-    from praatmee_site import posters
-    from praatmee_site.posters import PosterSpec, PosterText
+    from praatmee_site.campaigns import posters
+    from praatmee_site.campaigns.posters import PosterSpec, PosterText
 
     text = PosterText(
         headline="Stel je vraag aan het Innovatieteam",

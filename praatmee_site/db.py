@@ -248,6 +248,16 @@ def _current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+def upsert(dialect: str, table):
+    """``INSERT … ON CONFLICT`` for ``table``: the one place where SQLite and PostgreSQL differ.
+
+    Both spell the statement the same way (``.on_conflict_do_update(index_elements=…, set_=…)``);
+    only the insert construct comes from the dialect. The database resolves the conflict, so there
+    is no read-then-write race between workers.
+    """
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -256,19 +266,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
-
-
-def init_app(app) -> Database:
-    """Bind a database to the app and bring its schema up to date (safe with many workers)."""
-    database = Database(app.config["DATABASE_URL"])
-    database.upgrade()
-    app.extensions["praatmee_db"] = database
-    return database
-
-
-def current_db() -> Database:
-    from flask import current_app
-    return current_app.extensions["praatmee_db"]
 
 
 class DatabaseLastGood:
@@ -289,8 +286,8 @@ class DatabaseLastGood:
     def save(self, key: str, value: Any, fetched_at: float) -> None:
         # An upsert, not a read-then-write: workers and hosts saving the same key at once must not collide.
         table = LastGood.__table__
-        insert = postgresql.insert if self.database.engine.dialect.name == "postgresql" else sqlite.insert
-        statement = insert(table).values(key=key, body=json.dumps(value), fetched_at=fetched_at)
+        statement = upsert(self.database.engine.dialect.name, table).values(
+            key=key, body=json.dumps(value), fetched_at=fetched_at)
         statement = statement.on_conflict_do_update(index_elements=[table.c.key], set_={
             "body": statement.excluded.body, "fetched_at": statement.excluded.fetched_at})
         try:

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import trustme
 
-from praatmee_site.netguard import NetGuard
+from praatmee_site.remote_interaction.netguard import NetGuard
 
 SHARED_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "shared"
 LOCAL_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "fediverse"

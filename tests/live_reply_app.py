@@ -5,7 +5,7 @@ Configured from the environment like the real app, plus TRICKLE_PORT and TRICKLE
 import os
 
 from praatmee_site import create_app
-from praatmee_site.netguard import NetGuard
+from praatmee_site.remote_interaction.netguard import NetGuard
 
 app = create_app({"TESTING_NET_GUARD": NetGuard(
     resolver=lambda host: ["127.0.0.1"], port=int(os.environ["TRICKLE_PORT"]), allowed_networks=("127.0.0.0/8",),

@@ -223,7 +223,7 @@ class Clock:
 
 
 def test_entry_page_is_answered_from_a_copy_for_a_second_per_mount(make_app, mastodon):
-    from praatmee_site.web import PageCache
+    from praatmee_site.web.http import PageCache
     mastodon.standard()
     app = make_app(PAGE_CACHE=1)
     cache = app.wsgi_app
@@ -239,7 +239,7 @@ def test_entry_page_is_answered_from_a_copy_for_a_second_per_mount(make_app, mas
     assert 'href="/praatmee/privacy"' in client.get("/", headers={"X-Forwarded-Prefix": "/praatmee"}).text
     assert client.get("/?utm=x").status_code == 200  # query strings are never answered from the copy
     clock.now += 1.5
-    app.extensions["praatmee_home"].client.cache.clear()
+    app.extensions["praatmee_home_server"].client.cache.clear()
     assert "8 reacties" not in client.get("/").text  # a second later: rendered again
 
 
@@ -251,7 +251,7 @@ def test_page_copy_keeps_every_header_and_is_only_for_the_entry_pages(make_app, 
     assert copy.headers["Content-Security-Policy"] == fresh.headers["Content-Security-Policy"]
     assert copy.headers["Cache-Control"] == "public, max-age=60"
     assert "Set-Cookie" not in copy.headers
-    from praatmee_site.web import PageCache
+    from praatmee_site.web.http import PageCache
     assert set(PageCache.PATHS) == {"/", "/en", "/en/"}
 
 

@@ -12,7 +12,8 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from praatmee_site import campaigns, printed
+from praatmee_site import campaigns
+from praatmee_site.web import printed
 from praatmee_site.campaigns import CampaignError, Problem
 from praatmee_site.db import Campaign
 from tests.conftest import HOME

@@ -7,8 +7,9 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from praatmee_site import charts, kpi
-from praatmee_site.charts import Column, Row, Table
+from praatmee_site import kpi
+from praatmee_site.kpi import charts
+from praatmee_site.kpi.charts import Column, Row, Table
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = [

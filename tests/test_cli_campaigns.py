@@ -10,7 +10,8 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import text
 
-from praatmee_site import campaigns, posters
+from praatmee_site import campaigns
+from praatmee_site.campaigns import posters
 from tests.conftest import HOME
 from tests.test_posters import pdf_pages, rasterize_qr_svg
 

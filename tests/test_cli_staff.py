@@ -1,7 +1,8 @@
 """`flask staff add|list|remove|password`: accounts for /beheer, passwords asked twice, never shown."""
 from __future__ import annotations
 
-from praatmee_site.db import StaffAccount, current_db
+from praatmee_site.db import StaffAccount
+from praatmee_site.web.services import current_db
 
 PASSWORD = "correct paard batterij"
 
@@ -50,7 +51,7 @@ def test_list_remove_and_password(runner):
 
 
 def test_cli_changes_are_in_the_audit_log(app, runner):
-    from praatmee_site.staff_accounts import audit_log
+    from praatmee_site.staff.accounts import audit_log
     add(runner)
     runner.invoke(args=["staff", "remove", "medewerker@amsterdam.test"])
     with app.app_context():

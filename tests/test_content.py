@@ -5,7 +5,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from praatmee_site.content import ImagePolicy, emojify, emojify_html, sanitize_html, shape_thread
+from praatmee_site.conversation.display import ImagePolicy, emojify, emojify_html, sanitize_html, shape_thread
 from praatmee_site.mastodon import Emoji, build_thread, parse_context, parse_status
 from tests.conftest import fixture_json
 from tests.xss_corpus import VECTORS, hostile_context

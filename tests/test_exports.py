@@ -8,8 +8,9 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from praatmee_site import exports, kpi
-from praatmee_site.exports import EXCEL_NL, RFC4180
+from praatmee_site import kpi
+from praatmee_site.kpi import exports
+from praatmee_site.kpi.exports import EXCEL_NL, RFC4180
 
 DAY = date(2026, 11, 25)
 ANN, BOB, CAS = (kpi.account_key(acct, "s") for acct in ("ann@other.example", "bob", "cas"))

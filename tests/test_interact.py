@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from praatmee_site.interact import (
+from praatmee_site.remote_interaction.discovery import (
     HANDLE_ERROR_CODES,
     KNOWN_SOFTWARE,
     NODEINFO_RELS,
@@ -32,8 +32,8 @@ from praatmee_site.interact import (
     parse_jrd,
     resolve_interaction_url,
 )
-from praatmee_site.interact import _nodeinfo_href, _software_name
-from praatmee_site.netguard import FetchFailed, GuardRefused, NetGuard
+from praatmee_site.remote_interaction.discovery import _nodeinfo_href, _software_name
+from praatmee_site.remote_interaction.netguard import FetchFailed, GuardRefused, NetGuard
 from tests.fediverse import (
     FORBIDDEN_NAMES,
     POST_URI,
@@ -516,10 +516,10 @@ def test_anything_unforeseen_makes_the_server_unreachable_and_is_logged_once(err
     guard = ScriptedGuard(webfinger=error)
     cache = DiscoveryCache()
     resolver = Resolver(guard, cache)
-    with caplog.at_level(logging.WARNING, logger="praatmee_site.interact"):
+    with caplog.at_level(logging.WARNING, logger="praatmee_site.remote_interaction.discovery"):
         for _ in range(2):
             assert resolver.resolve(parse_handle("geheim@odd.test"), POST_URI) == CopyLink("odd.test", "unreachable")
-    records = [r for r in caplog.records if r.name == "praatmee_site.interact"]
+    records = [r for r in caplog.records if r.name == "praatmee_site.remote_interaction.discovery"]
     assert len(records) == 1 and records[0].levelno == logging.WARNING  # the failure is cached a while
     assert "odd.test" in records[0].getMessage() and "geheim" not in caplog.text
     assert len(guard.urls) == 1

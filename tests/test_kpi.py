@@ -14,7 +14,7 @@ from responses import matchers
 from sqlalchemy import select
 
 from praatmee_site import kpi
-from praatmee_site.cache import UpstreamCache
+from praatmee_site.mastodon.cache import UpstreamCache
 from praatmee_site.db import Base, Database, KpiPostSnapshot, KpiReplier
 from praatmee_site.kpi import Snapshot
 from praatmee_site.mastodon import ClientSettings, MastodonClient, Unavailable

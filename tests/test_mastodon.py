@@ -11,7 +11,7 @@ import pytest
 import requests
 import responses
 
-from praatmee_site.cache import UpstreamCache
+from praatmee_site.mastodon.cache import UpstreamCache
 from praatmee_site.mastodon import (BadResponse, ClientSettings, MastodonClient, NotFound, RateLimited, Timeout,
                                     Unavailable, build_thread, parse_account, parse_context, parse_instance,
                                     parse_status, parse_statuses, status_id_from_reference)

@@ -20,7 +20,7 @@ from sqlalchemy import inspect, text
 
 from praatmee_site import campaigns
 from praatmee_site.db import MIGRATIONS, Base, Database, SchemaError
-from praatmee_site.staff_accounts import StaffDirectory, audit_log
+from praatmee_site.staff.accounts import StaffDirectory, audit_log
 from tests.conftest import POSTGRES_SCHEMAS, database_url
 
 SNAPSHOTS = Path(__file__).parent / "fixtures" / "snapshots"

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests.fediverse import FakeResolver
-from praatmee_site.netguard import (
+from praatmee_site.remote_interaction.netguard import (
     ADDRESS_REASONS,
     FetchFailed,
     GuardRefused,

@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,8 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from praatmee_site.interact import CopyLink, DiscoveryCache, Handle, LookupSlots, Resolver
-from praatmee_site.netguard import FetchFailed, NetGuard
+from praatmee_site.remote_interaction.discovery import CopyLink, DiscoveryCache, Handle, LookupSlots, Resolver
+from praatmee_site.remote_interaction.netguard import FetchFailed, NetGuard
 
 from .trickle import MODES, TrickleServer, make_ca
 
@@ -114,7 +113,7 @@ def test_slots_refuse_at_once_when_all_are_taken_and_free_again_after(tmp_path):
 def test_a_slot_held_by_another_process_counts_and_is_freed_when_that_process_dies(tmp_path):
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from praatmee_site.interact import LookupSlots\n"
+         "import sys, time; from praatmee_site.remote_interaction.discovery import LookupSlots\n"
          f"s = LookupSlots({str(tmp_path)!r}, 1)\n"
          "with s.slot() as got:\n    print(got, flush=True); time.sleep(60)"],
         cwd=ROOT, stdout=subprocess.PIPE, text=True)
@@ -178,11 +177,12 @@ def live_gunicorn(tmp_path, trickling, trickle_ca):
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        for _ in range(300):
             try:
-                requests.get(f"{base}/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
+                # Both workers must be up, or the first look-up would find the second still booting.
+                if all(requests.get(f"{base}/healthz", timeout=5).ok for _ in range(4)):
+                    break
+            except requests.RequestException:
                 time.sleep(0.1)
         else:
             raise AssertionError("gunicorn did not start: " + process.stderr.read1(4000).decode())

@@ -12,8 +12,8 @@ import pytest
 import zxingcpp
 from PIL import Image, ImageChops, ImageDraw
 
-from praatmee_site import posters
-from praatmee_site.posters import Box, PosterSpec, PosterText
+from praatmee_site.campaigns import posters
+from praatmee_site.campaigns.posters import Box, PosterSpec, PosterText
 
 URL = "https://amsterdam.nl/praatmee/c/bibliotheek-oost"
 SHORT_LINK = "amsterdam.nl/praatmee"

@@ -14,7 +14,7 @@ import pytest
 
 from praatmee_site import campaigns
 from praatmee_site.db import Database
-from praatmee_site.staff_accounts import StaffDirectory, audit_log
+from praatmee_site.staff.accounts import StaffDirectory, audit_log
 from tests.conftest import HOME, POSTGRES_SCHEMAS, database_url
 
 pytestmark = pytest.mark.skipif(POSTGRES_SCHEMAS is None, reason="needs PostgreSQL: run `make test-pg`")

@@ -8,8 +8,9 @@ import pytest
 import responses
 from markupsafe import escape
 
-from praatmee_site import campaigns, reply
-from praatmee_site.interact import HANDLE_ERROR_CODES, MAX_HANDLE_LENGTH
+from praatmee_site import campaigns
+from praatmee_site.web import reply
+from praatmee_site.remote_interaction.discovery import HANDLE_ERROR_CODES, MAX_HANDLE_LENGTH
 from tests.conftest import HOME, fixture_json
 
 pytestmark = pytest.mark.usefixtures("connect_spy")
@@ -365,11 +366,11 @@ class ExplodingGuard:
 def test_anything_unforeseen_in_a_lookup_makes_the_server_unreachable_not_a_500(make_app, mastodon, caplog):
     mastodon.standard()
     client = make_app(TESTING_NET_GUARD=ExplodingGuard()).test_client()
-    with caplog.at_level(logging.WARNING, logger="praatmee_site.interact"):
+    with caplog.at_level(logging.WARNING, logger="praatmee_site.remote_interaction.discovery"):
         page = ask(client, "geheim@odd.test")
     assert page.status_code == 200
     assert "We konden je server odd.test nu niet bereiken." in page.text
-    warnings = [r for r in caplog.records if r.name == "praatmee_site.interact"]
+    warnings = [r for r in caplog.records if r.name == "praatmee_site.remote_interaction.discovery"]
     assert len(warnings) == 1 and "odd.test" in warnings[0].getMessage()
     assert "geheim" not in caplog.text  # the server is logged, never the account
 

@@ -257,7 +257,7 @@ def test_a_429_seen_by_one_worker_holds_back_every_worker(make_app, mastodon):
 
 
 def test_the_thread_is_shaped_once_per_version_not_per_visitor(client, mastodon, monkeypatch):
-    import praatmee_site.home as home_module
+    import praatmee_site.conversation.home_server as home_module
     mastodon.standard()
     shaped = []
     real = home_module.shape_thread
@@ -284,7 +284,8 @@ def test_unexpected_json_shapes_never_give_a_500(client, mastodon, path, body):
 def test_copies_of_threads_no_longer_shown_are_forgotten_after_a_week(make_app, mastodon):
     import time
 
-    from praatmee_site.db import DatabaseLastGood, current_db
+    from praatmee_site.db import DatabaseLastGood
+    from praatmee_site.web.services import current_db
     mastodon.standard()
     app = make_app()
     app.test_client().get("/")

@@ -15,9 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import responses
 
-from praatmee_site import campaigns, web
-from praatmee_site.cache import SharedEntry, UpstreamCache, UpstreamError
-from praatmee_site.shared_cache import RedisSharedCache
+from praatmee_site import campaigns
+from praatmee_site.web import http as web
+from praatmee_site.mastodon.cache import SharedEntry, UpstreamCache, UpstreamError
+from praatmee_site.mastodon.shared_cache import RedisSharedCache
 from tests.conftest import HOME, fixture_json
 from tests.servers import RedisServer, ServerUnavailable
 
@@ -30,7 +31,7 @@ UPSTREAM = {
     "/api/v1/statuses/100/context": "thread_context.json",
     "/api/v2/instance": "instance_open.json",
 }
-SHARED_CACHE_LOG = "praatmee_site.shared_cache"
+SHARED_CACHE_LOG = "praatmee_site.mastodon.shared_cache"
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def slow_home(mastodon, seconds: float = 0.3) -> None:
 
 
 def shared_tier(app) -> RedisSharedCache:
-    return app.extensions["praatmee_home"].client.cache.shared
+    return app.extensions["praatmee_home_server"].client.cache.shared
 
 
 # --- one database ------------------------------------------------------------------------------

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from praatmee_site.db import current_db
-from praatmee_site.staff_accounts import StaffDirectory
+from praatmee_site.web.services import current_db
+from praatmee_site.staff.accounts import StaffDirectory
 
 EMAIL = "medewerker@amsterdam.test"
 PASSWORD = "een lang wachtwoord 123"
@@ -131,7 +131,7 @@ def test_logout_ends_the_session(staff_client):
 def test_session_expires_after_eight_hours(staff_client, monkeypatch):
     import time as real_time
     later = real_time.time() + 8 * 3600 + 1
-    monkeypatch.setattr("praatmee_site.staff.time.time", lambda: later)
+    monkeypatch.setattr("praatmee_site.web.staff.time.time", lambda: later)
     assert staff_client.get("/beheer/").status_code == 302
 
 

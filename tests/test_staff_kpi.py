@@ -11,9 +11,9 @@ import re
 
 import pytest
 
-from praatmee_site import exports
-from praatmee_site.db import current_db
-from praatmee_site.staff_accounts import StaffDirectory
+from praatmee_site.kpi import exports
+from praatmee_site.web.services import current_db
+from praatmee_site.staff.accounts import StaffDirectory
 
 
 @pytest.fixture

@@ -24,7 +24,8 @@ try:
 except ImportError:  # pragma: no cover - not on Linux or BSD
     fcntl = None  # type: ignore[assignment]
 
-from .netguard import FetchFailed, GuardRefused, NetGuard, looks_like_ip_literal, to_ascii_hostname
+from ..urls import is_resident_target, looks_like_ip_literal, to_ascii_hostname
+from .netguard import FetchFailed, GuardRefused, NetGuard
 
 log = logging.getLogger(__name__)
 
@@ -359,31 +360,8 @@ def _host_of(value: str | None) -> str | None:
 
 
 def acceptable_target(url: str, allowed_hosts: Iterable[str]) -> bool:
-    """May we send a resident to ``url``?
-
-    https, no credentials, no port but 443, printable ASCII only (it goes into a Location
-    header), a DNS name rather than an address, and a host in ``allowed_hosts``: the visitor's
-    domain and the hosts its WebFinger document names. That last rule keeps the target in the
-    hands of the resident's own server (micro.blog serves templates on micro.blog for accounts on
-    other domains); it cannot stop that server from sending its own users elsewhere, which is a
-    trust they already place in it.
-    """
-    if not url.isascii() or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in url):
-        return False
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return False
-    if parts.scheme != "https" or parts.username is not None or parts.password is not None:
-        return False
-    if port not in (None, 443) or not parts.hostname or looks_like_ip_literal(parts.hostname):
-        return False
-    try:
-        host = to_ascii_hostname(parts.hostname)
-    except ValueError:
-        return False
-    return "." in host and host in set(allowed_hosts)
+    """May we send a resident to ``url``? The rule is `urls.is_resident_target`, with the others."""
+    return is_resident_target(url, allowed_hosts)
 
 
 # --- discovery and its cache --------------------------------------------------------------------

@@ -11,12 +11,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
-from pathlib import Path
 from typing import Literal, TypeVar
 
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 from qrcode.constants import ERROR_CORRECT_Q
+
+from ..resources import FONTS
 
 Size = Literal["A4", "A3", "A6"]
 Format = Literal["pdf", "png", "svg"]
@@ -31,7 +32,7 @@ HANDOUT_SHEETS: tuple[str, ...] = ("A4", "A5")
 DPI = 300
 QUIET_ZONE = 4  # modules of white around the symbol, as ISO/IEC 18004 asks
 
-FONT_DIR = Path(__file__).parent.parent / "static" / "fonts"
+FONT_DIR = FONTS
 
 WHITE = (255, 255, 255)
 INK = (0x18, 0x18, 0x18)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextvars
 import ipaddress
 import json
-import re
 import socket
 import threading
 import time
@@ -20,12 +19,13 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 from urllib.parse import urljoin, urlsplit
 
-import idna
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPSConnection
 from urllib3.connectionpool import HTTPSConnectionPool
+
+from ..urls import looks_like_ip_literal, to_ascii_hostname
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 NameResolver = Callable[[str], Iterable[str]]  # host name -> IP addresses
@@ -148,41 +148,8 @@ def classify_address(address: str | IPAddress) -> str | None:
 
 # --- host names ---------------------------------------------------------------------------------
 
-_HEX_NUMBER = re.compile(r"0x[0-9a-f]*", re.IGNORECASE)
-
-
-def looks_like_ip_literal(host: str) -> bool:
-    """True for an IP address in any notation a resolver or browser might accept.
-
-    Besides dotted quads and IPv6 this catches ``2130706433``, ``0177.0.0.1``, ``0x7f.1`` and
-    ``127.1``: like the WHATWG URL standard, a host whose last label is a number is an address,
-    so no DNS name can smuggle one in (no top-level domain is numeric).
-    """
-    host = host.strip().rstrip(".")
-    if host.startswith("[") or ":" in host:
-        return True
-    last = host.rsplit(".", 1)[-1]
-    return bool(last) and (last.isdigit() or bool(_HEX_NUMBER.fullmatch(last)))
-
-
-def to_ascii_hostname(host: str) -> str:
-    """Lower-case ASCII (punycode) form of a DNS name, without a trailing dot.
-
-    Raises ValueError for anything that is not a valid host name (IDNA 2008 with UTS 46 mapping,
-    letters/digits/hyphens only, labels of 1-63 characters, 253 in all). Full-width digits and
-    dots are mapped first, so ``１２７。０。０。１`` comes back as ``127.0.0.1`` for the caller's
-    IP-literal check.
-    """
-    if not host or host != host.strip():
-        raise ValueError("empty host or surrounding whitespace")
-    try:
-        ascii_host = idna.encode(host, uts46=True, std3_rules=True, transitional=False).decode("ascii")
-    except (idna.IDNAError, UnicodeError) as exc:
-        raise ValueError(str(exc)) from exc
-    ascii_host = ascii_host.rstrip(".")
-    if not ascii_host or len(ascii_host) > 253:
-        raise ValueError("host name length")
-    return ascii_host
+# The host-name helpers (looks_like_ip_literal, to_ascii_hostname) live with every other URL rule,
+# in `praatmee_site.urls`; the guard's static check below is built on them.
 
 
 # --- the guard ----------------------------------------------------------------------------------

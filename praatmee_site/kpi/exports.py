@@ -14,7 +14,8 @@ import io
 from datetime import date, datetime
 from typing import Any, Iterable, Sequence
 
-from .kpi import TIMEZONE, AccountFigures, GroupFigures, PeriodFigures, PostFigures, ThreadFigures
+from ..clock import TIMEZONE
+from .figures import AccountFigures, GroupFigures, PeriodFigures, PostFigures, ThreadFigures
 
 EXCEL_NL = "excel-nl"
 RFC4180 = "rfc4180"

@@ -13,7 +13,8 @@ from datetime import date, timedelta
 from typing import Sequence
 from xml.sax.saxutils import escape as _xml_escape
 
-from .kpi import TIMEZONE, PeriodFigures, format_number
+from ..clock import TIMEZONE
+from .figures import PeriodFigures, format_number
 
 BAR = "#004699"
 TEXT = "#181818"

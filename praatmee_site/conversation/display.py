@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
 import nh3
 from markupsafe import Markup, escape
 
-from .mastodon import Emoji, MediaAttachment, Poll, Status, Thread, is_absolute_http
+from ..mastodon import Emoji, MediaAttachment, Poll, Status, Thread
+from ..urls import is_absolute_http, origin
 
 # Exactly what Mastodon emits in status content (app/lib/sanitize_config.rb), nothing more.
 ALLOWED_TAGS = {"p", "br", "a", "span", "del", "pre", "code", "em", "strong", "b", "i", "u",
@@ -59,11 +59,6 @@ class ImagePolicy:
 
     def allows(self, url: str) -> bool:
         return bool(url) and origin(url) in self.origins
-
-
-def origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme.lower()}://{(parts.netloc or '').lower()}"
 
 
 def sanitize_html(html: str) -> Markup:

@@ -1,4 +1,4 @@
-"""Blueprint for event helpers: the helper guide (/hulp), the kiosk screen (/kiosk) and the web snippet.
+"""Blueprint for event helpers (the "events" audience): the helper guide (/hulp), the kiosk screen (/kiosk) and the web snippet.
 
 The guide follows the home server's live registration state; the kiosk shows a large QR code and
 the newest replies, and keeps its last content when the network drops (see static/js/kiosk.js).
@@ -9,29 +9,24 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from . import campaigns, posters, printed
-from .config import short_link
-from .db import current_db
-from .home import current_home
-from .residents import default_call_to_action, default_call_to_action_lang
-from .web import current_lang
+from .. import campaigns
+from ..campaigns import posters
+from . import printed
+from ..config import short_link
+from .http import current_lang, public_for_a_minute
+from .pages import default_call_to_action, default_call_to_action_lang
+from .services import current_db, current_home_server
 
-bp = Blueprint("helpers", __name__)
+bp = Blueprint("events", __name__)
+bp.after_request(public_for_a_minute)
 
 KIOSK_REPLIES = 3
-
-
-@bp.after_request
-def cacheable(response):
-    if response.status_code == 200:
-        response.headers.setdefault("Cache-Control", "public, max-age=60")
-    return response
 
 
 @bp.get("/hulp")
 def guide():
     config = current_app.config
-    home = current_home()
+    home = current_home_server()
     return render_template(
         "hulp.html",
         registration=home.registration(current_lang()),
@@ -58,7 +53,7 @@ def _active_campaign_or_404(slug: str):
 def kiosk_page(*, address: str, call_to_action: str, call_to_action_lang: str,
                thread_reference: str | None = None):
     """Full screen for a tablet on the table: CTA, a QR code of `address`, the short link, new replies."""
-    conversation = current_home().conversation(thread_reference)
+    conversation = current_home_server().conversation(thread_reference)
     newest = sorted(conversation.replies, key=lambda post: post.status.created_at, reverse=True)[:KIOSK_REPLIES]
     # The SVG is drawn by posters.qr_svg from our own URL; its one text, the label, is escaped there.
     qr = Markup(posters.qr_svg(address, _("QR code for %(address)s", address=address)))

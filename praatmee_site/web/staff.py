@@ -13,18 +13,18 @@ from datetime import date, datetime, timedelta, timezone
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for)
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError, CSRFProtect
-
+from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 
-from . import campaigns, charts, exports, kpi, posters, printed
-from .home import current_home
-from .db import current_db
-from .staff_accounts import StaffDirectory, audit_log, record
-from .web import limiter
+from .. import campaigns, kpi
+from ..campaigns import posters
+from . import printed
+from ..kpi import charts, exports
+from ..staff.accounts import StaffDirectory, audit_log, record
+from .extensions import csrf, limiter
+from .services import current_db, current_home_server
 
 bp = Blueprint("staff", __name__, url_prefix="/beheer")
-csrf = CSRFProtect()
 
 SESSION_HOURS = 8
 OPEN_ENDPOINTS = {"staff.login"}
@@ -339,7 +339,7 @@ def kpi_refresh():
                 minutes=max(1, round(wait / 60))))
         return redirect(url_for("staff.kpis"), code=303)
     config = current_app.config
-    result = kpi.collect(db, current_home().client, account=config["ACCOUNT"], today=kpi.today(),
+    result = kpi.collect(db, current_home_server().client, account=config["ACCOUNT"], today=kpi.today(),
                          campaign_threads=campaigns.thread_status_ids(db, config["MASTODON_URL"]),
                          secret=config["SECRET_KEY"])
     _audit("kpi.collect", config["ACCOUNT"], f"posts={result.posts_seen} contexts={result.contexts_fetched} "

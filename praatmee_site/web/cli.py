@@ -11,9 +11,13 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale, gettext
 
-from . import campaigns, posters, printed
-from .db import current_db
-from .staff_accounts import StaffDirectory, StaffError, normalise_email
+from .. import campaigns
+from ..campaigns import posters
+from . import printed
+from ..clock import local_time
+from ..messages import N_
+from ..staff.accounts import StaffDirectory, StaffError, normalise_email
+from .services import current_db, current_home_server
 
 db_cli = AppGroup("db", help="The database schema.")
 
@@ -33,9 +37,6 @@ def db_upgrade() -> None:
 
 campaign_cli = AppGroup("campaign", help="Campaigns: a slug per place or event, posters, scan counts.")
 
-
-def N_(message: str) -> str:
-    return message
 
 
 def _both_languages(msgid: str, **params) -> str:
@@ -187,7 +188,7 @@ def campaign_show(slug: str) -> None:
 def _moment(value: datetime) -> str:
     if value.tzinfo is None:  # SQLite hands timestamps back without their zone; they are UTC
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(campaigns.TIMEZONE).strftime("%Y-%m-%d %H:%M")
+    return local_time(value)
 
 
 @campaign_cli.command("poster")
@@ -292,15 +293,14 @@ kpi_cli = AppGroup("kpi", help="The KPIs: daily snapshots of the city account's 
                    "kpi.DEFAULT_RESERVE), so the pages keep working.")
 def kpi_collect(days: int, threads: tuple[str, ...], reserve: int | None) -> None:
     """Store today's counts (idempotent: run it from cron as often as you like; the next run continues)."""
-    from . import kpi
-    from .home import current_home
+    from .. import kpi
     for thread in threads:
         if not thread.isdigit():
             raise click.BadParameter(f"{thread!r} is not a status id (digits only)", param_hint="--thread")
     config = current_app.config
     day = kpi.today()
     thread_ids = list(dict.fromkeys([*campaigns.thread_status_ids(current_db(), config["MASTODON_URL"]), *threads]))
-    result = kpi.collect(current_db(), current_home().client, account=config["ACCOUNT"], today=day,
+    result = kpi.collect(current_db(), current_home_server().client, account=config["ACCOUNT"], today=day,
                          period_days=days, campaign_threads=thread_ids, secret=config["SECRET_KEY"],
                          reserve=kpi.DEFAULT_RESERVE if reserve is None else reserve)
     start = kpi.default_period(day, days)[0]

@@ -1,8 +1,8 @@
 """A campaign's printed matter in words: the translated texts and the `posters.PosterSpec` to draw.
 
 The one place the CLI, the staff pages, the kiosk, the handout and the social images get a spec
-from. `campaigns` gives the campaign and its URL, this module the wording (Flask-Babel, so it
-needs an app context), `posters` draws it.
+from. `campaigns` gives the campaign and its URL, this module the wording (Flask-Babel, so it lives
+in the web layer and needs an app context), `campaigns.posters` draws it.
 """
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from functools import lru_cache
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from . import campaigns
-from .config import short_link
-from .db import Campaign
-from . import posters
-from .posters import PosterSpec, PosterText
+from .. import campaigns
+from ..campaigns import posters
+from ..campaigns.posters import PosterSpec, PosterText
+from ..config import short_link
+from ..db import Campaign
 
 # What `--lang` (and later the staff form) offers: one language, or both with Dutch first.
 LANGUAGES: dict[str, tuple[str, ...]] = {"nl": ("nl",), "en": ("en",), "nl+en": ("nl", "en")}

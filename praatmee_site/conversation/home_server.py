@@ -1,7 +1,7 @@
 """The home server as the pages see it: the current conversation and the registration state.
 
-Binds one `MastodonClient` per process (`home.init_app`) and turns its results and failures into
-what a page shows: posts, or a calm message. Never raises for an upstream fault.
+One `MastodonClient` per process (`build_home_server`), whose results and failures become what a
+page shows: posts, or a calm message. Never raises for an upstream fault. No Flask in this module.
 """
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 
-from . import __version__
-from .cache import UpstreamCache
-from .content import DisplayPost, ImagePolicy, shape_thread
-from .mastodon import (ClientSettings, Instance, MastodonClient, MastodonError, NotFound, Status, Thread,
-                       Unavailable, status_id_from_reference)
+from ..db import DatabaseLastGood
+from ..mastodon import (ClientSettings, Instance, MastodonClient, MastodonError, NotFound, Status, Thread,
+                        Unavailable, status_id_from_reference)
+from ..mastodon.cache import UpstreamCache
+from ..version import user_agent
+from .display import DisplayPost, ImagePolicy, shape_thread
 
 log = logging.getLogger(__name__)
 KEEP_COPIES_DAYS = 7
@@ -77,20 +78,21 @@ def signup_url(base_url: str, lang: str, instance: Instance | None = None, invit
     return f"{base_url}/auth/sign_up?{urlencode({'lang': lang})}"
 
 
-class Home:
-    """Built once per app by `init_app`; pages reach it through `current_home()`."""
+class HomeServer:
+    """The city's Mastodon server as our pages see it; built once per app by `build_home_server`,
+    reached from the web layer through `web.services.current_home_server()`."""
 
     def __init__(self, config, store=None, shared=None) -> None:
         self.base_url = config["MASTODON_URL"]
         self.domain = urlsplit(self.base_url).hostname or ""
         session = requests.Session()
         if config["DEMO"]:
-            from .demo import DemoAdapter
+            from ..mastodon.demo import DemoAdapter
             session.mount(self.base_url, DemoAdapter())
         settings = ClientSettings(
             base_url=self.base_url,
             account=config["ACCOUNT"],
-            user_agent=f"praatmee/{__version__} (+{config['PUBLIC_URL']})",
+            user_agent=user_agent(config["PUBLIC_URL"]),
             connect_timeout=config["CONNECT_TIMEOUT"],
             read_timeout=config["READ_TIMEOUT"],
             ttl=config["CACHE_TTL"],
@@ -165,26 +167,19 @@ class Home:
         return f"{self.base_url}/@{acct}"
 
 
-def init_app(app) -> Home:
-    from .db import DatabaseLastGood
-    store = DatabaseLastGood(app.extensions["praatmee_db"])
+def build_home_server(config, database) -> "HomeServer":
+    """The one HomeServer of an app: its last good copies in ``database``, Redis as a shared tier if set."""
+    store = DatabaseLastGood(database)
     # Copies of threads we no longer show (names and replies of residents) are not kept for long.
     store.forget_older_than(KEEP_COPIES_DAYS * 24 * 3600, time.time())
-    home = Home(app.config, store, shared_cache_tier(app.config))
-    app.extensions["praatmee_home"] = home
-    return home
+    return HomeServer(config, store, shared_cache_tier(config))
 
 
 def shared_cache_tier(config):
     """Redis as the cache's shared tier when PRAATMEE_REDIS_URL is set; else None (one cache per process)."""
     if not config.get("REDIS_URL"):
         return None
-    from .shared_cache import RedisSharedCache
+    from ..mastodon.shared_cache import RedisSharedCache
     # A lock outlives one upstream call (connect + read timeout); waiters give up after that.
     return RedisSharedCache(config["REDIS_URL"], lock_seconds=config["CONNECT_TIMEOUT"] + config["READ_TIMEOUT"] + 2,
                             retry_seconds=config.get("TESTING_REDIS_RETRY_SECONDS", 5.0))
-
-
-def current_home() -> Home:
-    from flask import current_app
-    return current_app.extensions["praatmee_home"]

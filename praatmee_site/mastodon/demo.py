@@ -24,7 +24,7 @@ ROUTES = [
 
 def _read(name: str) -> bytes | None:
     try:
-        return resources.files("praatmee_site").joinpath("demo", name).read_bytes()
+        return resources.files("praatmee_site.mastodon").joinpath("demo", name).read_bytes()
     except (FileNotFoundError, OSError):
         return None
 

@@ -1,6 +1,7 @@
 """Resident views for "Reageer direct": the address form and the hand-over to the resident's own server.
 
-Part of the residents blueprint. The resolving itself lives in `interact` (behind `netguard`);
+Registered on the residents blueprint (in `residents`). The resolving itself lives in
+`remote_interaction.discovery` (behind `netguard`);
 this module only turns its results into a redirect or a page. Nothing the visitor types is stored,
 and the address travels only in a POST body: never in a URL, so not in access logs or history.
 """
@@ -11,14 +12,14 @@ from urllib.parse import urlsplit
 from flask import current_app, g, redirect, render_template, request
 from flask_babel import gettext as _
 
-from . import __version__, campaigns
-from .db import current_db
-from .home import current_home
-from .interact import (MAX_HANDLE_LENGTH, DiscoveryCache, HandleError, LookupSlots, Redirect, Resolver,
-                       is_home_server, parse_handle)
-from .netguard import NetGuard
-from .residents import bp
-from .web import current_lang, limiter
+from .. import campaigns
+from ..remote_interaction.discovery import (MAX_HANDLE_LENGTH, DiscoveryCache, HandleError, LookupSlots, Redirect,
+                                            Resolver, is_home_server, parse_handle)
+from ..remote_interaction.netguard import NetGuard
+from ..version import user_agent
+from .extensions import csrf, limiter
+from .http import current_lang
+from .services import RESOLVER, current_db, current_home_server, current_resolver
 
 FORM_PAGE_CACHE = "public, max-age=60"  # the bare form: the same for everyone
 ANSWER_CACHE = "no-store"  # anything that depends on an address
@@ -28,15 +29,14 @@ def init_app(app) -> None:
     """One resolver per app; tests may hand in a guard that reaches their fake fediverse."""
     guard = app.config.get("TESTING_NET_GUARD") or NetGuard(
         allow_private_hosts=app.config["ALLOW_PRIVATE_HOSTS"],
-        user_agent=f"praatmee/{__version__} (+{app.config['PUBLIC_URL']})",
+        user_agent=user_agent(app.config["PUBLIC_URL"]),
     )
     # Look-ups in flight are capped per instance (lock files in its instance folder), so hostile
     # servers that hold their look-ups to the deadline cannot take every worker from residents.
     slots = LookupSlots(app.instance_path, app.config["LOOKUP_SLOTS"])
-    app.extensions["praatmee_resolver"] = Resolver(guard, DiscoveryCache(), slots=slots)
+    app.extensions[RESOLVER] = Resolver(guard, DiscoveryCache(), slots=slots)
     # Resident pages set no cookie, so there is no CSRF token to send. None is needed: this form
     # changes nothing on our side, and only a POST from our own pages is handed over at once.
-    from .staff import csrf  # the app's one CSRFProtect; imported when binding, so imports cannot loop
     csrf.exempt(reply)
 
 
@@ -72,7 +72,6 @@ def _sent_from_our_pages() -> bool:
     return source != "null" and bool(source) and urlsplit(source).netloc == request.host
 
 
-@bp.after_request
 def keep_address_answers_out_of_caches(response):
     """Set explicitly, for every answer of this view (the limit's 429 included): the blueprint's
     default is public, but only the bare form is the same for everyone."""
@@ -87,12 +86,11 @@ def _page(context: dict, status: int = 200):
     return render_template("reply.html", **context), status
 
 
-@bp.route("/reageer", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["RESOLVER_LIMIT"], methods=["POST"],
                deduct_when=lambda response: g.get("reply_looked_up", False))
 def reply():
     g.form_leaves_site = True  # the form's answer is a redirect to the resident's own server
-    home = current_home()
+    home = current_home_server()
     campaign = campaigns.get(current_db(), request.args.get("c", ""))
     threads = (campaign.thread_url,) if campaign is not None and campaign.thread_url else ()
     post = home.find_post(request.args.get("post", ""), threads)
@@ -115,7 +113,7 @@ def reply():
     if is_home_server(handle, [home.base_url, home.registration(current_lang()).server]):
         return _page(dict(context, outcome="home"))
     g.reply_looked_up = True  # only a look-up costs the resident a try (see the limit above)
-    result = current_app.extensions["praatmee_resolver"].resolve(handle, post.uri)
+    result = current_resolver().resolve(handle, post.uri)
     context["domain"] = handle.domain
     if isinstance(result, Redirect):
         if _sent_from_our_pages():

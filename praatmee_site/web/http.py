@@ -1,4 +1,5 @@
-"""What every page shares: language from the URL, security headers, static URLs, error pages.
+"""What every page shares: language from the URL, the page cache, security headers, static URLs,
+caching rules, error pages and /healthz.
 
 English lives under an `/en` prefix that a small WSGI wrapper moves into SCRIPT_NAME, so every
 `url_for` link keeps the language (and the proxy's `/praatmee` mount) without cookies or JS.
@@ -12,20 +13,16 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Flask, g, jsonify, render_template, request
-from flask_babel import Babel, format_datetime, format_time
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from flask_babel import format_datetime, format_time
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import short_link
-from .content import origin
+from ..config import short_link
+from .extensions import babel, limiter
+from .services import current_db, current_home_server
 
 LANGUAGES = ("nl", "en")
-babel = Babel()
-# Per client address (after ProxyFix); in memory per process unless REDIS_URL (or RATELIMIT_STORAGE_URI)
-# names a shared store: see `configure_rate_limits`.
-limiter = Limiter(get_remote_address, default_limits=[], headers_enabled=True)
+PUBLIC_FOR_A_MINUTE = "public, max-age=60"
 
 
 class LanguagePrefix:
@@ -109,7 +106,15 @@ def language_url(lang: str) -> str:
     return f"{root}{prefix}{request.path}" + (f"?{query}" if query else "")
 
 
-def configure_web(app: Flask) -> None:
+def public_for_a_minute(response):
+    """The resident and event-helper pages' default: the same for everyone, fine to keep a minute.
+    Views that differ per visitor or count something set their own Cache-Control first."""
+    if response.status_code == 200:
+        response.headers.setdefault("Cache-Control", PUBLIC_FOR_A_MINUTE)
+    return response
+
+
+def init_app(app: Flask) -> None:
     inner = LanguagePrefix(app.wsgi_app)
     proxies = app.config["PROXIES"]
     app.wsgi_app = ProxyFix(inner, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies) if proxies else inner
@@ -131,8 +136,9 @@ def configure_web(app: Flask) -> None:
     app.jinja_env.filters["datetime_from_timestamp"] = lambda ts: datetime.fromtimestamp(ts, timezone.utc)
     app.jinja_env.filters["short_link"] = short_link
 
-    image_sources = " ".join(sorted({origin(app.config["MASTODON_URL"])}
-                                    | ({origin(app.config["MEDIA_URL"])} if app.config.get("MEDIA_URL") else set())))
+    # The one image policy (conversation.display.ImagePolicy) decides both what we show and the CSP.
+    with app.app_context():
+        image_sources = " ".join(sorted(current_home_server().images.origins))
 
     @app.after_request
     def security_headers(response):
@@ -162,14 +168,15 @@ def configure_web(app: Flask) -> None:
 
     @app.get("/healthz")
     def healthz():
-        from .db import current_db
         database = "ok"
         try:
             current_db().current_version()
         except Exception:  # noqa: BLE001 - health must answer, not crash
             database = "unavailable"
-        return jsonify(status="ok" if database == "ok" else "degraded", version=app.config["APP_VERSION"],
-                       database=database, demo=app.config["DEMO"])
+        # Rendered from a template, so a deployment without its templates is not "ok" (it is a 500).
+        body = render_template("healthz.json", status="ok" if database == "ok" else "degraded",
+                               version=app.config["APP_VERSION"], database=database, demo=app.config["DEMO"])
+        return app.response_class(body, mimetype="application/json")
 
 
 def configure_rate_limits(app: Flask) -> None:
@@ -182,7 +189,7 @@ def configure_rate_limits(app: Flask) -> None:
         # The limits library spells a Unix socket redis+unix://.
         config["RATELIMIT_STORAGE_URI"] = "redis+" + redis_url if redis_url.startswith("unix://") else redis_url
     if str(config.get("RATELIMIT_STORAGE_URI", "memory://")).startswith("redis"):
-        from .shared_cache import client_options
+        from ..mastodon.shared_cache import client_options
         config.setdefault("RATELIMIT_STORAGE_OPTIONS", client_options())
         config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
         config.setdefault("RATELIMIT_KEY_PREFIX", "praatmee")

@@ -1,0 +1,236 @@
+"""Campaigns: every rule about a campaign in one place, and what a campaign means on a given day.
+
+The CLI and the staff pages both call this module (through `store`); it does not import Flask.
+Invalid input gives a `CampaignError` with structured problems (field + machine code + values);
+`MESSAGES` holds their English msgids, which callers translate.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from urllib.parse import urlsplit
+
+
+from .. import clock
+from ..messages import N_
+from ..db import Campaign
+from ..urls import home_status_id, is_home_invite
+
+PLACES: tuple[str, ...] = ("bushalte", "bibliotheek", "buurthuis", "evenement", "online", "overig")
+
+SLUG_MIN, SLUG_MAX = 2, 40
+# Letters and digits at both ends, single hyphens between: "bieb-oost", not "-bieb" or "bieb--oost".
+SLUG_PATTERN = re.compile(r"[a-z0-9](?:-?[a-z0-9])+")
+# Words that read as part of the site rather than as a campaign (/c/beheer, /kiosk/en, …).
+RESERVED_SLUGS = frozenset({
+    "admin", "api", "beheer", "c", "campagne", "campagnes", "campaign", "campaigns", "embed", "en",
+    "healthz", "help", "hulp", "inloggen", "kiosk", "login", "logout", "new", "nieuw", "nl", "praatmee",
+    "privacy", "reageer", "static", "toegankelijkheid", "uitloggen", "www",
+})
+
+NAME_MAX = 200
+# The poster renderer is tested to fit a 200-character call to action on every size.
+CTA_MAX = 200
+INPUT_TEXT_MAX = 2000
+URL_MAX = 500
+
+# Everything staff can set; the slug is given once, at creation.
+FIELDS = ("name", "place", "cta_nl", "cta_en", "thread_url", "invite_url", "input_text", "starts_on", "ends_on")
+OPTIONAL = frozenset({"cta_en", "thread_url", "invite_url", "input_text", "starts_on", "ends_on"})
+
+
+
+# (field, code) → English msgid; `Problem.params` fill its placeholders.
+MESSAGES: dict[tuple[str, str], str] = {
+    ("slug", "invalid"): N_("Invalid slug '%(value)s': use 2–40 lowercase letters, digits and single hyphens, "
+                            "not at the start or end"),
+    ("slug", "reserved"): N_("The slug '%(value)s' is reserved for the site itself: choose another one"),
+    ("slug", "taken"): N_("There is already a campaign with the slug '%(value)s'"),
+    ("slug", "unknown"): N_("There is no campaign with the slug '%(value)s'"),
+    ("slug", "immutable"): N_("The slug of a campaign cannot be changed: it is printed on the posters"),
+    ("name", "required"): N_("Give the campaign a name"),
+    ("name", "too_long"): N_("The name is too long: use at most %(max)s characters"),
+    ("place", "invalid"): N_("Unknown place type '%(value)s': choose one of %(choices)s"),
+    ("cta_nl", "required"): N_("Give a call to action in Dutch"),
+    ("cta_nl", "too_long"): N_("The call to action is too long: use at most %(max)s characters, "
+                               "so that it fits on the poster"),
+    ("cta_en", "too_long"): N_("The English call to action is too long: use at most %(max)s characters, "
+                               "so that it fits on the poster"),
+    ("thread_url", "not_home_status"): N_("The thread must be the link of a post on %(server)s, "
+                                          "e.g. https://%(server)s/@account/123456 (got '%(value)s')"),
+    ("invite_url", "not_home_invite"): N_("The invite link must be an invite of %(server)s, "
+                                          "e.g. https://%(server)s/invite/abc123 (got '%(value)s')"),
+    ("input_text", "too_long"): N_("The text about what happens with the input is too long: "
+                                   "use at most %(max)s characters"),
+    ("starts_on", "invalid_date"): N_("Invalid start date '%(value)s': use YYYY-MM-DD, e.g. 2026-12-01"),
+    ("ends_on", "invalid_date"): N_("Invalid end date '%(value)s': use YYYY-MM-DD, e.g. 2026-12-31"),
+    ("ends_on", "before_start"): N_("The end date %(end)s is before the start date %(start)s"),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input: which field, a machine code, and the values for the message."""
+
+    field: str
+    code: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        """The English msgid; translate it, then fill in `params`."""
+        return MESSAGES[self.field, self.code]
+
+    def __str__(self) -> str:
+        return self.message % dict(self.params)
+
+
+class CampaignError(ValueError):
+    """The input breaks one or more rules; nothing was changed."""
+
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...]):
+        self.problems = tuple(problems)
+        super().__init__("; ".join(str(problem) for problem in self.problems))
+
+
+class UnknownCampaign(CampaignError):
+    def __init__(self, slug: str):
+        super().__init__([Problem("slug", "unknown", {"value": slug})])
+
+
+# --- the rules -------------------------------------------------------------------------------
+
+
+def _well_formed(slug: str) -> bool:
+    return SLUG_MIN <= len(slug) <= SLUG_MAX and SLUG_PATTERN.fullmatch(slug) is not None
+
+
+def slug_problems(slug: str) -> list[Problem]:
+    """Problems with a new slug: its shape, and words kept for the site itself."""
+    if not _well_formed(slug):
+        return [Problem("slug", "invalid", {"value": slug})]
+    if slug in RESERVED_SLUGS:
+        return [Problem("slug", "reserved", {"value": slug})]
+    return []
+
+
+def _one_line(value: str | None) -> str:
+    return " ".join((value or "").split())
+
+
+def _parse_date(name: str, value: str | date | None, problems: list[Problem]) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    text = value.strip()
+    if not text:
+        return None
+    # Only YYYY-MM-DD: fromisoformat alone would also take "20261201" and week dates.
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    problems.append(Problem(name, "invalid_date", {"value": text}))
+    return None
+
+
+def _is_home_invite(url: str, home_url: str) -> bool:
+    return is_home_invite(url, home_url)
+
+
+def _is_home_status(url: str, home_url: str) -> bool:
+    # status_id_from_reference also takes a bare id; a campaign stores a link staff can open.
+    return (url.startswith("https://") and len(url) <= URL_MAX
+            and home_status_id(url, home_url) is not None)
+
+
+def clean(values: Mapping[str, object], *, home_url: str) -> dict[str, object]:
+    """The campaign fields tidied up (whitespace, dates), or `CampaignError` with every problem."""
+    problems: list[Problem] = []
+    server = urlsplit(home_url).hostname or home_url
+    cleaned: dict[str, object] = {}
+
+    name = _one_line(values.get("name"))
+    if not name:
+        problems.append(Problem("name", "required"))
+    elif len(name) > NAME_MAX:
+        problems.append(Problem("name", "too_long", {"max": NAME_MAX}))
+    cleaned["name"] = name
+
+    place = str(values.get("place") or "").strip().lower()
+    if place not in PLACES:
+        problems.append(Problem("place", "invalid", {"value": place, "choices": ", ".join(PLACES)}))
+    cleaned["place"] = place
+
+    for key in ("cta_nl", "cta_en"):
+        text = _one_line(values.get(key))
+        if key == "cta_nl" and not text:
+            problems.append(Problem(key, "required"))
+        elif len(text) > CTA_MAX:
+            problems.append(Problem(key, "too_long", {"max": CTA_MAX}))
+        cleaned[key] = text
+
+    thread_url = str(values.get("thread_url") or "").strip()
+    if thread_url and not _is_home_status(thread_url, home_url):
+        problems.append(Problem("thread_url", "not_home_status", {"server": server, "value": thread_url}))
+    cleaned["thread_url"] = thread_url
+
+    invite_url = str(values.get("invite_url") or "").strip()
+    if invite_url and not (len(invite_url) <= URL_MAX and _is_home_invite(invite_url, home_url)):
+        problems.append(Problem("invite_url", "not_home_invite", {"server": server, "value": invite_url}))
+    cleaned["invite_url"] = invite_url
+
+    input_text = str(values.get("input_text") or "").strip()
+    if len(input_text) > INPUT_TEXT_MAX:
+        problems.append(Problem("input_text", "too_long", {"max": INPUT_TEXT_MAX}))
+    cleaned["input_text"] = input_text
+
+    starts_on = _parse_date("starts_on", values.get("starts_on"), problems)  # type: ignore[arg-type]
+    ends_on = _parse_date("ends_on", values.get("ends_on"), problems)  # type: ignore[arg-type]
+    if starts_on and ends_on and ends_on < starts_on:
+        problems.append(Problem("ends_on", "before_start", {"start": starts_on.isoformat(),
+                                                             "end": ends_on.isoformat()}))
+    cleaned["starts_on"], cleaned["ends_on"] = starts_on, ends_on
+
+    if problems:
+        raise CampaignError(problems)
+    return cleaned
+
+
+# --- what a campaign means on a given day ------------------------------------------------------
+
+
+def today() -> date:
+    return clock.today()
+
+
+def has_ended(campaign: Campaign, day: date) -> bool:
+    """The end date is the last day of the campaign."""
+    return campaign.ends_on is not None and campaign.ends_on < day
+
+
+def has_started(campaign: Campaign, day: date) -> bool:
+    return campaign.starts_on is None or campaign.starts_on <= day
+
+
+def is_active(campaign: Campaign, day: date) -> bool:
+    """Not ended. A campaign before its start date is active: posters go up before the start."""
+    return not has_ended(campaign, day)
+
+
+def call_to_action(campaign: Campaign, lang: str) -> str:
+    return campaign.cta_en if call_to_action_lang(campaign, lang) == "en" else campaign.cta_nl
+
+
+def call_to_action_lang(campaign: Campaign, lang: str) -> str:
+    """The language the call to action is in on a page in `lang`: English falls back to Dutch."""
+    return "en" if lang == "en" and campaign.cta_en else "nl"
+
+
+def public_url(public_url: str, slug: str) -> str:
+    """The one campaign address: what the QR code encodes, nothing longer (no tracking parameters)."""
+    return f"{public_url.rstrip('/')}/c/{slug}"
+
+

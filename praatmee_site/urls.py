@@ -1,0 +1,160 @@
+"""Every rule that decides whether a URL is acceptable, in one place, and why they differ.
+
+They are not one rule, because the risks are not one risk:
+
+- `is_absolute_http`: a link or image *shown* on our pages, from a Mastodon answer. http is fine
+  (it is the author's link, and the CSP decides what loads); it must be absolute, with a host.
+- `origin`: scheme and host, the unit the image policy and the CSP's `img-src` compare.
+- `home_status_id`, `is_home_invite`: a campaign's thread or invite link must be *our own* home
+  server's post or invite (https, the home host, port 443), because we fetch the one and print the
+  other on posters.
+- `https_origin_problem`: a setting (`PRAATMEE_MASTODON_URL`, …) is a plain https address.
+- `is_resident_target`: where "Reageer direct" may *send a resident* (a Location header): https,
+  printable ASCII, a DNS name (no IP literal), port 443, and a host the resident's server named.
+- `remote_interaction.netguard.NetGuard.check_url`: what we may *fetch* from a host a visitor
+  typed; it adds DNS resolution and address classes, so it lives beside the guard, built on the
+  host helpers here (`looks_like_ip_literal`, `to_ascii_hostname`).
+
+No Flask in this module.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable
+from urllib.parse import urlsplit
+
+import idna
+
+_HEX_NUMBER = re.compile(r"0x[0-9a-f]*", re.IGNORECASE)
+_STATUS_PATH = re.compile(r"/(?:@[A-Za-z0-9_]+|users/[A-Za-z0-9_]+/statuses)/([0-9]{1,30})/?")
+_STATUS_ID = re.compile(r"[0-9]{1,30}")
+_INVITE_PATH = re.compile(r"/invite/[A-Za-z0-9_-]{1,64}")
+
+
+def is_absolute_http(value: str) -> bool:
+    """The one rule for links and images from Mastodon: an absolute http(s) URL with a host."""
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def origin(url: str) -> str:
+    """``https://host[:port]`` in lower case: what image policies and the CSP compare."""
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{(parts.netloc or '').lower()}"
+
+
+def _on_home_server(url: str, home_url: str):
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    home = urlsplit(home_url)
+    if parts.scheme != "https" or parts.hostname != home.hostname or port not in (None, 443):
+        return None
+    if parts.username is not None or parts.password is not None:
+        return None
+    return parts
+
+
+def home_status_id(reference: str, home_url: str) -> str | None:
+    """A post named by its id or by its URL on the home server (web or ActivityPub form); else None."""
+    reference = reference.strip()
+    if _STATUS_ID.fullmatch(reference):
+        return reference
+    parts = _on_home_server(reference, home_url)
+    if parts is None:
+        return None
+    match = _STATUS_PATH.fullmatch(parts.path)
+    return match.group(1) if match else None
+
+
+def is_home_invite(url: str, home_url: str) -> bool:
+    """``https://<home>/invite/<code>``: the only sign-up link a campaign may print instead of ours."""
+    parts = _on_home_server(url, home_url)
+    return (parts is not None and bool(_INVITE_PATH.fullmatch(parts.path))
+            and not (parts.query or parts.fragment))
+
+
+def https_origin_problem(text: str, *, allow_path: bool) -> str | None:
+    """None for a plain https address (``allow_path``: with a path), else why not:
+    ``not_https``, ``not_plain`` (credentials, query or fragment) or ``has_path``."""
+    try:
+        parts = urlsplit(text)
+        parts.port
+    except ValueError:
+        return "not_https"
+    if parts.scheme != "https" or not parts.hostname:
+        return "not_https"
+    if parts.username or parts.password or parts.query or parts.fragment:
+        return "not_plain"
+    if not allow_path and parts.path not in ("", "/"):
+        return "has_path"
+    return None
+
+
+# --- host names: shared with the SSRF guard --------------------------------------------------
+
+def looks_like_ip_literal(host: str) -> bool:
+    """True for an IP address in any notation a resolver or browser might accept.
+
+    Besides dotted quads and IPv6 this catches ``2130706433``, ``0177.0.0.1``, ``0x7f.1`` and
+    ``127.1``: like the WHATWG URL standard, a host whose last label is a number is an address,
+    so no DNS name can smuggle one in (no top-level domain is numeric).
+    """
+    host = host.strip().rstrip(".")
+    if host.startswith("[") or ":" in host:
+        return True
+    last = host.rsplit(".", 1)[-1]
+    return bool(last) and (last.isdigit() or bool(_HEX_NUMBER.fullmatch(last)))
+
+
+def to_ascii_hostname(host: str) -> str:
+    """Lower-case ASCII (punycode) form of a DNS name, without a trailing dot.
+
+    Raises ValueError for anything that is not a valid host name (IDNA 2008 with UTS 46 mapping,
+    letters/digits/hyphens only, labels of 1-63 characters, 253 in all). Full-width digits and
+    dots are mapped first, so ``１２７。０。０。１`` comes back as ``127.0.0.1`` for the caller's
+    IP-literal check.
+    """
+    if not host or host != host.strip():
+        raise ValueError("empty host or surrounding whitespace")
+    try:
+        ascii_host = idna.encode(host, uts46=True, std3_rules=True, transitional=False).decode("ascii")
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise ValueError(str(exc)) from exc
+    ascii_host = ascii_host.rstrip(".")
+    if not ascii_host or len(ascii_host) > 253:
+        raise ValueError("host name length")
+    return ascii_host
+
+
+def is_resident_target(url: str, allowed_hosts: Iterable[str]) -> bool:
+    """May "Reageer direct" send a resident to ``url``?
+
+    https, no credentials, no port but 443, printable ASCII only (it goes into a Location
+    header), a DNS name rather than an address, and a host in ``allowed_hosts``: the visitor's
+    domain and the hosts its WebFinger document names. That last rule keeps the target in the
+    hands of the resident's own server (micro.blog serves templates on micro.blog for accounts on
+    other domains); it cannot stop that server from sending its own users elsewhere, which is a
+    trust they already place in it.
+    """
+    if not url.isascii() or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    if parts.scheme != "https" or parts.username is not None or parts.password is not None:
+        return False
+    if port not in (None, 443) or not parts.hostname or looks_like_ip_literal(parts.hostname):
+        return False
+    try:
+        host = to_ascii_hostname(parts.hostname)
+    except ValueError:
+        return False
+    return "." in host and host in set(allowed_hosts)

@@ -1,0 +1,82 @@
+"""Blueprint for residents: the entry page, campaign pages, privacy and accessibility statements.
+
+Pages here carry no per-visitor data and set no cookies, so shared caches may keep them a minute —
+except /c/<slug>, which counts scans and so must reach us every time.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, make_response, render_template, request
+from flask_babel import gettext as _
+
+from .. import campaigns
+from . import reply
+from .http import current_lang, public_for_a_minute
+from .pages import default_call_to_action, entry_page
+from .services import current_db
+
+bp = Blueprint("residents", __name__)
+log = logging.getLogger(__name__)
+bp.after_request(public_for_a_minute)
+bp.after_request(reply.keep_address_answers_out_of_caches)  # sets its header outright, for /reageer only
+
+
+@bp.get("/")
+def index():
+    return entry_page(call_to_action=default_call_to_action())
+
+
+@bp.get("/privacy")
+def privacy():
+    return render_template("privacy.html")
+
+
+@bp.get("/toegankelijkheid")
+def accessibility():
+    return render_template("toegankelijkheid.html")
+
+
+@bp.get("/c/<slug>")
+def campaign(slug: str):
+    """A campaign's entry page; one scan counted per real visit. Ended or unknown: the default page."""
+    database = current_db()
+    found = campaigns.get(database, slug)
+    today = campaigns.today()
+    canonical = dict(canonical_url=canonical_entry_url())
+    if found is None:
+        page = entry_page(call_to_action=default_call_to_action(), status=404, **canonical)
+    elif campaigns.has_ended(found, today):
+        # The campaign's figures are final; the poster still leads somewhere useful.
+        page = entry_page(call_to_action=default_call_to_action(),
+                          note=_("This campaign has ended — this is the current conversation"), **canonical)
+    else:
+        if campaigns.counts_as_scan(request.method, request.headers):
+            try:
+                campaigns.count_scan(database, found.id, today)
+            except Exception:  # noqa: BLE001 - a lost count must never cost a resident the page
+                log.warning("could not count a scan for campaign %s", found.slug, exc_info=True)
+        page = entry_page(
+            call_to_action=campaigns.call_to_action(found, current_lang()),
+            call_to_action_lang=campaigns.call_to_action_lang(found, current_lang()),
+            thread_reference=found.thread_url or None,
+            invite_url=found.invite_url or None,
+            input_text=found.input_text or None,
+            campaign_slug=found.slug,
+            **canonical,
+        )
+    response = make_response(page)
+    # Shared caches must not answer for us, or scans would go uncounted; the thread itself still
+    # comes from the app's own cache.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def canonical_entry_url() -> str:
+    """The public entry page in the current language: campaign pages are copies of it."""
+    public_url = current_app.config["PUBLIC_URL"]
+    return f"{public_url}/en/" if current_lang() == "en" else f"{public_url}/"
+
+
+# "Reageer direct" lives in its own module; its view is registered here, on this blueprint.
+bp.add_url_rule("/reageer", endpoint="reply", view_func=reply.reply, methods=["GET", "POST"])
