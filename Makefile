@@ -7,18 +7,33 @@ TEST_STAMP := $(VENV)/.installed-test
 CATALOGS := $(wildcard translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: run test test-pg install translations extract-messages update-messages bench drill clean
+.PHONY: run test test-pg lint wheel-check dist install translations extract-messages update-messages bench drill clean
 
 run: $(STAMP) $(COMPILED)
 	PRAATMEE_DEMO=1 $(BIN)/flask --app praatmee_site run --host 127.0.0.1 --port 5000
 
-test: $(TEST_STAMP) $(COMPILED)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# The layers (import-linter), the linter (ruff), the wheel on its own, then the suite on both cores.
+test: lint wheel-check
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+lint: $(TEST_STAMP) $(COMPILED)
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/ruff check praatmee_site tests benchmarks drill .ci
+
+# Build the wheel, install it in a fresh venv, run gunicorn from another folder, check /, /en/ and a PDF.
+wheel-check: $(TEST_STAMP) $(COMPILED)
+	$(BIN)/python .ci/wheel_check.py
+
+# The wheel that the deployment guide installs (docs/deployment.md), in dist/.
+dist: $(STAMP) $(COMPILED)
+	rm -rf dist build
+	$(BIN)/python -m pip wheel --no-deps --quiet -w dist .
+	@ls dist/*.whl
 
 # The same suite against a throw-away PostgreSQL cluster (Debian's postgresql: apt-get install postgresql),
 # started on a free loopback port in a temporary folder and removed afterwards, also when tests fail.
 test-pg: $(TEST_STAMP) $(COMPILED)
-	$(BIN)/python -m tests.servers postgres -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m tests.servers postgres -- $(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 # Benchmarks, by hand (about 5 minutes): throughput beside hello world, page weight, upstream faults,
 # posters, memory. Prints markdown tables for the README. BENCH_ARGS=throughput (or --quick) for a part.
@@ -61,5 +76,5 @@ update-messages: extract-messages
 	$(BIN)/python translations/fill_en.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache artifacts
+	rm -rf $(VENV) instance .pytest_cache artifacts dist build
 	find translations -name '*.mo' -delete

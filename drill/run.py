@@ -351,7 +351,7 @@ def check_counting(base: str, cluster: PostgresCluster, instances: list[Instance
         list(pool.map(scan, range(scans)))
     seconds = time.monotonic() - started
     counted = count_scans(cluster) - before
-    served = [i.served(f"/c/{SLUG}") - b for i, b in zip(instances, served_before)]
+    served = [i.served(f"/c/{SLUG}") - b for i, b in zip(instances, served_before, strict=True)]
     ok = statuses[200] == scans and counted == scans and all(s > 0 for s in served)
     return table(
         ["scans sent", "answered 200", "failed", "served by A", "served by B", "counted in PostgreSQL", "seconds",

@@ -84,7 +84,7 @@ def https_origin_problem(text: str, *, allow_path: bool) -> str | None:
     ``not_https``, ``not_plain`` (credentials, query or fragment) or ``has_path``."""
     try:
         parts = urlsplit(text)
-        parts.port
+        _ = parts.port  # raises for a port that is not a number
     except ValueError:
         return "not_https"
     if parts.scheme != "https" or not parts.hostname:

@@ -92,6 +92,12 @@ def database_url(tmp_path: Path, name: str = "test") -> str:
 
 
 @pytest.fixture(autouse=True)
+def _only_loopback(connect_spy):
+    """Every test, not only those that ask: a connect() beyond 127.0.0.0/8 and ::1 fails the test."""
+    yield connect_spy
+
+
+@pytest.fixture(autouse=True)
 def _drop_test_schemas():
     yield
     if POSTGRES_SCHEMAS is not None:
@@ -119,6 +125,8 @@ def make_app(tmp_path, monkeypatch):
     for name in list(os.environ):
         if name.startswith("PRAATMEE_") and name != "PRAATMEE_TEST_CHROMIUM":
             monkeypatch.delenv(name)
+    # The test's own instance folder (look-up slots, upgrade locks), never the checkout's.
+    monkeypatch.setenv("PRAATMEE_INSTANCE_PATH", str(tmp_path / "instance"))
 
     def make(**overrides):
         return create_app(base_config(tmp_path, **overrides))

@@ -111,9 +111,9 @@ def test_static_files_have_versioned_urls_and_long_cache(client, mastodon):
     page = client.get("/").text
     css_url = page.split('rel="stylesheet" href="')[1].split('"')[0]
     assert css_url.startswith("/static/css/site.css?v=")
-    response = client.get(css_url)
-    assert response.status_code == 200
-    assert "max-age=31536000" in response.headers["Cache-Control"]
+    with client.get(css_url) as response:  # a file response: closed, so its file is too
+        assert response.status_code == 200
+        assert "max-age=31536000" in response.headers["Cache-Control"]
 
 
 def test_healthz_answers_json_with_version(client):
@@ -200,7 +200,7 @@ def test_entry_page_sections_come_in_the_promised_order(client, mastodon):
              "Wie zit erachter?", "Wat gebeurt er met je input?", "Waarom Mastodon?", "Huisregels",
              'href="/privacy"', 'href="/toegankelijkheid"', "Broncode"]
     positions = [page.find(marker) for marker in order]
-    assert -1 not in positions, [m for m, p in zip(order, positions) if p == -1]
+    assert -1 not in positions, [m for m, p in zip(order, positions, strict=True) if p == -1]
     assert positions == sorted(positions)
 
 

@@ -72,7 +72,7 @@ def test_keyboard_reaches_every_action_with_a_visible_focus_ring(demo_server, op
         rings.append(info["ring"])
     missing = [e for e in expected if e not in reached]
     assert missing == [], f"not reachable by keyboard: {missing}"
-    assert all(rings), [k for k, r in zip(reached, rings) if not r]
+    assert all(rings), [k for k, r in zip(reached, rings, strict=True) if not r]
 
 
 def test_page_is_complete_without_javascript(demo_server, open_page):

@@ -22,7 +22,10 @@ HOSTILE = [
 ]
 
 
-def table(rows, columns=(Column("Reacties"),)):
+REPLIES = (Column("Reacties"),)
+
+
+def table(rows, columns=REPLIES):
     return Table("Reacties per post", "Aantal reacties op elke post.", "Post", tuple(columns), tuple(rows))
 
 

@@ -79,7 +79,7 @@ def test_post_csv_parses_back_to_the_same_numbers_in_both_flavours(period):
     excel = list(csv.DictReader(io.StringIO(exports.posts_csv(period).decode("utf-8-sig"), newline=""), delimiter=";"))
     rfc = list(csv.DictReader(io.StringIO(exports.posts_csv(period, RFC4180).decode("utf-8"), newline="")))
     assert len(excel) == len(rfc) == 3
-    for post, e, r in zip(period.posts, excel, rfc):
+    for post, e, r in zip(period.posts, excel, rfc, strict=True):
         for column, value in (("replies", post.replies), ("likes", post.favourites), ("boosts", post.reblogs),
                               ("accounts", post.accounts)):
             assert int(e[column]) == int(r[column]) == value

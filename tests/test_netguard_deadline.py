@@ -123,7 +123,7 @@ def test_a_slot_held_by_another_process_counts_and_is_freed_when_that_process_di
             assert mine is False
     finally:
         holder.kill()
-        holder.wait()
+        holder.communicate()
     with LookupSlots(tmp_path, 1).slot() as mine:
         assert mine  # the kernel let go of the killed holder's lock
 
@@ -189,7 +189,7 @@ def live_gunicorn(tmp_path, trickling, trickle_ca):
         yield base
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.communicate(timeout=10)
 
 
 def test_residents_pages_answer_at_once_while_hostile_lookups_hang(live_gunicorn):

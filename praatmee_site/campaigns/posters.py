@@ -506,7 +506,7 @@ def _layout(design: _Design, url: str, city: str) -> Layout:
     for break_words, module_px in ((b, m) for b in (False, True) for m in module_choices):
         fitted = _largest(
             headline_slot.min_px, headline_slot.max_px,
-            lambda px: arrangement(px, break_words, module_px),
+            lambda px, words=break_words, module=module_px: arrangement(px, words, module),
         )
         if fitted is not None:
             break
@@ -567,7 +567,7 @@ def _fit(slot: _Slot, width: int, height: int, max_px: int | None = None) -> _Fi
     top = slot.max_px if max_px is None else max(slot.min_px, min(slot.max_px, max_px))
     for break_words in (False, True):
         fitted = _largest(
-            slot.min_px, top, lambda px: _within(_set(slot, px, width, break_words), height)
+            slot.min_px, top, lambda px, words=break_words: _within(_set(slot, px, width, words), height)
         )
         if fitted is not None:
             return fitted

@@ -162,7 +162,7 @@ def replies_per_post_table(period: PeriodFigures, *, caption: str = "Reacties pe
                      post.url)
                  for post in period.posts)
     return Table(caption, description, label_header,
-                 tuple(Column(h, d) for h, d in zip(headers, decimals)), rows)
+                 tuple(Column(h, d) for h, d in zip(headers, decimals, strict=True)), rows)
 
 
 def interaction_table(period: PeriodFigures, *, caption: str = "Interactie tegenover informatie",
@@ -174,9 +174,9 @@ def interaction_table(period: PeriodFigures, *, caption: str = "Interactie tegen
         description = ("Gemiddeld aantal reacties en reacties per like van posts met een vraag of poll, "
                        "vergeleken met de andere posts, met het aantal posts per groep.")
     rows = tuple(Row(name, (group.posts, group.replies_per_post, group.reply_like_ratio))
-                 for name, group in zip(groups, (period.interaction, period.information)))
+                 for name, group in zip(groups, (period.interaction, period.information), strict=True))
     return Table(caption, description, label_header,
-                 tuple(Column(h, d) for h, d in zip(headers, (0, 2, 2))), rows)
+                 tuple(Column(h, d) for h, d in zip(headers, (0, 2, 2), strict=True)), rows)
 
 
 def new_accounts_table(period: PeriodFigures, *, caption: str = "Nieuwe accounts per week",
