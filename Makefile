@@ -33,7 +33,7 @@ dist: $(STAMP) $(COMPILED)
 # The same suite against a throw-away PostgreSQL cluster (Debian's postgresql: apt-get install postgresql),
 # started on a free loopback port in a temporary folder and removed afterwards, also when tests fail.
 test-pg: $(TEST_STAMP) $(COMPILED)
-	$(BIN)/python -m tests.servers postgres -- $(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+	$(BIN)/python -m tests.support.servers postgres -- $(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 # Benchmarks, by hand (about 5 minutes): throughput beside hello world, page weight, upstream faults,
 # posters, memory. Prints markdown tables for the README. BENCH_ARGS=throughput (or --quick) for a part.

@@ -34,7 +34,7 @@ import requests
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from tests.servers import PostgresCluster, RedisServer, free_port, postgres_bin  # after the sys.path line
+from tests.support.servers import PostgresCluster, RedisServer, free_port, postgres_bin  # after the sys.path line
 
 PYTHON = sys.executable
 README = PROJECT / "README.md"

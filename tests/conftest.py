@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 from praatmee_site import create_app
 
 # The fake fediverse's fixtures (fake_fediverse_server, fediverse, connect_spy) for every test module.
-pytest_plugins = ("tests.fediverse",)
+pytest_plugins = ("tests.support.fediverse",)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "shared"
@@ -89,6 +89,34 @@ def database_url(tmp_path: Path, name: str = "test") -> str:
     if POSTGRES_SCHEMAS is not None:
         return POSTGRES_SCHEMAS.url_for(tmp_path, name)
     return f"sqlite:///{tmp_path / (name + '.sqlite')}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without `make test-pg`'s database, PostgreSQL-only tests are deselected, and the summary says so."""
+    if POSTGRES_SCHEMAS is not None:
+        return
+    chosen = [item for item in items if item.get_closest_marker("postgres") is None]
+    left_out = [item for item in items if item.get_closest_marker("postgres") is not None]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = chosen
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    # Under xdist the workers collect; the summary is written here, by the controller.
+    if POSTGRES_SCHEMAS is None and not hasattr(config, "workerinput"):
+        terminalreporter.write_line("PostgreSQL-only tests were left out: `make test-pg` runs them")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On CI (CI=true) a skip is a failure: a missing Redis or Chromium must not pass quietly."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("CI", "").lower() == "true" and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped on CI, which must run everything: {reason}"
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import HOME, describe_violations, fixture_json, run_axe, screenshot
-from tests.xss_corpus import hostile_context
+from tests.support.xss_corpus import hostile_context
 
 pytestmark = pytest.mark.browser
 
@@ -333,7 +333,7 @@ def staff_server(make_app, live_server_for):
 
 
 def test_staff_log_in_create_a_campaign_download_the_poster_and_scan_it(staff_server, open_page, tmp_path):
-    from tests.qr import codes_in_pdf, texts
+    from tests.support.qr import codes_in_pdf, texts
     page = open_page(staff_server.url, width=1280, height=800)
     page.goto(staff_server.url + "/beheer/")
     assert page.url.startswith(staff_server.url + "/beheer/login")
@@ -380,7 +380,7 @@ def test_helper_finds_the_library_kiosk_on_the_guide_and_a_camera_reads_it(make_
 
     from PIL import Image
 
-    from tests.qr import codes_in_image, texts
+    from tests.support.qr import codes_in_image, texts
     app = make_app(DEMO=True)
     created = app.test_cli_runner().invoke(args=["campaign", "create", "bieb-oost", "--name", "OBA Oost",
                                                  "--place", "bibliotheek", "--cta", "Stel je vraag aan de bieb"])

@@ -7,7 +7,7 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
-from tests.qr import codes_in_pdf, codes_in_png, texts
+from tests.support.qr import codes_in_pdf, codes_in_png, texts
 
 URL = "https://amsterdam.test/praatmee/c/bieb-oost"
 

@@ -8,7 +8,7 @@ import pytest
 from praatmee_site.conversation.display import ImagePolicy, emojify, emojify_html, sanitize_html, shape_thread
 from praatmee_site.mastodon import Emoji, build_thread, parse_context, parse_status
 from tests.conftest import fixture_json
-from tests.xss_corpus import VECTORS, hostile_context
+from tests.support.xss_corpus import VECTORS, hostile_context
 
 IMAGES = ImagePolicy.for_urls("https://social.test")
 

@@ -34,7 +34,7 @@ from praatmee_site.remote_interaction.discovery import (
 )
 from praatmee_site.remote_interaction.discovery import _nodeinfo_href, _software_name
 from praatmee_site.remote_interaction.netguard import FetchFailed, GuardRefused, NetGuard
-from tests.fediverse import (
+from tests.support.fediverse import (
     FORBIDDEN_NAMES,
     POST_URI,
     POST_URI_ENCODED,

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.fediverse import FakeResolver
+from tests.support.fediverse import FakeResolver
 from praatmee_site.remote_interaction.netguard import (
     ADDRESS_REASONS,
     FetchFailed,

@@ -17,7 +17,7 @@ import requests
 from praatmee_site.remote_interaction.discovery import CopyLink, DiscoveryCache, Handle, LookupSlots, Resolver
 from praatmee_site.remote_interaction.netguard import FetchFailed, NetGuard
 
-from .trickle import MODES, TrickleServer, make_ca
+from tests.support.trickle import MODES, TrickleServer, make_ca
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["trickle.test", "*.trickle.test"]
@@ -173,7 +173,7 @@ def live_gunicorn(tmp_path, trickling, trickle_ca):
                    cwd=ROOT, env=env, check=True, capture_output=True)
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen([str(gunicorn), "--workers", "2", "--bind", f"127.0.0.1:{port}", "--timeout", "30",
-                                "tests.live_reply_app:app"], cwd=ROOT, env=env,
+                                "tests.support.live_reply_app:app"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -15,9 +15,9 @@ import pytest
 from praatmee_site import campaigns
 from praatmee_site.db import Database
 from praatmee_site.staff.accounts import StaffDirectory, audit_log
-from tests.conftest import HOME, POSTGRES_SCHEMAS, database_url
+from tests.conftest import HOME, database_url
 
-pytestmark = pytest.mark.skipif(POSTGRES_SCHEMAS is None, reason="needs PostgreSQL: run `make test-pg`")
+pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from praatmee_site.web import http as web
 from praatmee_site.mastodon.cache import SharedEntry, UpstreamCache, UpstreamError
 from praatmee_site.mastodon.shared_cache import RedisSharedCache
 from tests.conftest import HOME, fixture_json
-from tests.servers import RedisServer, ServerUnavailable
+from tests.support.servers import RedisServer, ServerUnavailable
 
 PHONE = {"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
                        "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"}

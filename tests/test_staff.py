@@ -245,7 +245,7 @@ def test_ending_a_campaign_that_has_not_started_explains_instead_of_failing(staf
     ("qr.png", "image/png"), ("handout.pdf", "application/pdf"), ("social-square.png", "image/png"),
 ])
 def test_downloads_decode_to_the_campaign_address(staff_client, name, mimetype):
-    from tests.qr import codes_in_pdf, codes_in_png, texts
+    from tests.support.qr import codes_in_pdf, codes_in_png, texts
     create_campaign(staff_client)
     response = staff_client.get(f"/beheer/campagnes/bieb-oost/download/{name}?lang=nl%2Ben")
     assert response.status_code == 200

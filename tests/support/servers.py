@@ -5,7 +5,7 @@ removed on the way out, also when a test fails or the run is interrupted. initdb
 root, so as root PostgreSQL runs as Debian's `postgres` user (or `nobody`). Nothing here is tuned
 for durability: fsync is off, because the data is thrown away.
 
-    python -m tests.servers postgres [redis] -- COMMAND …
+    python -m tests.support.servers postgres [redis] -- COMMAND …
 
 runs COMMAND with PRAATMEE_TEST_DATABASE_URL (and PRAATMEE_TEST_REDIS_URL) set, then cleans up and
 exits with COMMAND's exit code.

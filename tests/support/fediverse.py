@@ -5,7 +5,7 @@ It dispatches on the Host header; a trustme CA signs one certificate for every f
 ``../shared/fixtures`` (host names replaced) where they fit, else ``tests/fixtures/fediverse``.
 `connect_spy` makes sure no test ever connects outside 127.0.0.0/8 and ::1.
 
-Use from a test module:  ``from tests.fediverse import connect_spy, fake_fediverse_server, fediverse``
+Use from a test module:  ``from tests.support.fediverse import connect_spy, fake_fediverse_server, fediverse``
 and ``pytestmark = pytest.mark.usefixtures("connect_spy")``.
 """
 from __future__ import annotations
@@ -27,8 +27,8 @@ import trustme
 
 from praatmee_site.remote_interaction.netguard import NetGuard
 
-SHARED_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "shared"
-LOCAL_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "fediverse"
+SHARED_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "shared"
+LOCAL_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "fediverse"
 
 # The city's post, as its ActivityPub id: what every interaction URL must carry.
 POST_URI = "https://social.amsterdam.test/users/OpenStad_HVA/statuses/113000000000000001"

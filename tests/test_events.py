@@ -6,7 +6,7 @@ import re
 import pytest
 
 from tests.conftest import HOME, fixture_json
-from tests.qr import codes_in_pdf, texts
+from tests.support.qr import codes_in_pdf, texts
 
 
 def test_guide_walks_through_sign_up_when_registration_is_open(client, mastodon):
