@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from flask import request
 
 from praatmee_site import create_app
 from tests.conftest import base_config
@@ -289,3 +290,40 @@ def test_a_configured_dutch_call_to_action_is_marked_dutch_on_english_pages(make
     assert '<p lang="nl">Het team van de stad.' in english
     assert '<h1 id="cta">Denk mee over de stad</h1>' in client.get("/").text
     assert '<h1 id="cta">Ask the Innovation team your question</h1>' in make_app().test_client().get("/en/").text
+
+
+def test_an_entry_page_that_sets_a_cookie_is_never_kept_for_other_visitors(make_app, mastodon):
+    # The page copy is shared by everyone: an answer carrying a cookie must reach its one visitor only.
+    mastodon.standard()
+    app = make_app(PAGE_CACHE=60)
+    rendered = []
+
+    @app.after_request
+    def cookie_on_the_entry_page(response):
+        rendered.append(request.path)
+        if request.headers.get("X-Test-Cookie"):
+            response.set_cookie("test", "one-visitor-only")
+        return response
+
+    client = app.test_client()
+    with_cookie = client.get("/", headers={"X-Test-Cookie": "1"})
+    assert "one-visitor-only" in with_cookie.headers["Set-Cookie"]
+    second = client.get("/")
+    assert "Set-Cookie" not in second.headers  # not the first visitor's copy
+    assert rendered == ["/", "/"]  # rendered again: the answer with a cookie was not kept
+    client.get("/")
+    assert rendered == ["/", "/"]  # the cookie-free answer was kept and served
+
+
+def test_healthz_says_degraded_when_the_database_does_not_answer(app, client, monkeypatch):
+    from praatmee_site.web.services import current_db
+
+    def unreachable():
+        raise OSError("connection refused")
+
+    with app.app_context():
+        monkeypatch.setattr(current_db(), "current_version", unreachable)
+    response = client.get("/healthz")
+    assert response.status_code == 200  # the load balancer reads the body; the process itself is fine
+    assert response.json["status"] == "degraded" and response.json["database"] == "unavailable"
+    assert response.mimetype == "application/json"

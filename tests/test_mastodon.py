@@ -384,3 +384,17 @@ def test_warm_entry_is_served_at_once_while_a_background_refresh_hangs():
         release.set()
     assert result.value.id == "100"
     assert elapsed < 0.5  # not a timing target: the hanging call would take 5 s
+
+
+def test_boosts_in_a_thread_are_left_out_of_the_conversation():
+    # A boost of a reply in the context is the same words twice, under a stranger's name.
+    root = parse_status(fixture_json("thread_status.json"))
+    context = fixture_json("thread_context.json")
+    original = context["descendants"][0]
+    boost = dict(original, id="9999", reblog=dict(original), content="", url="https://social.test/@x/9999")
+    statuses = parse_context({"ancestors": [], "descendants": [*context["descendants"], boost]})
+    assert statuses[-1].is_reblog and statuses[-1].id == "9999"
+    thread = build_thread(root, statuses)
+    assert "9999" not in [status.id for status in thread.replies]
+    assert [status.id for status in thread.replies] == [status.id for status in build_thread(root, statuses[:-1]).replies]
+    assert len(thread.replies) >= 1

@@ -282,3 +282,21 @@ def test_the_staff_cookie_is_sent_only_to_the_sites_own_mount(staff_app):
                            base_url=mounted)
     assert "Path=/praatmee/" in response.headers["Set-Cookie"]
     assert response.headers["Location"] == "/praatmee/beheer/"
+
+
+def test_an_unknown_address_costs_one_scrypt_like_a_wrong_password(app, monkeypatch):
+    # Same work for both failures, so the login's timing does not tell which addresses have accounts.
+    from praatmee_site.staff import accounts
+    with app.app_context():
+        directory = StaffDirectory(current_db())
+        directory.add("medewerker@amsterdam.nl", "een lang wachtwoord")
+        checked = []
+        real = accounts.check_password_hash
+        monkeypatch.setattr(accounts, "check_password_hash",
+                            lambda stored, given: checked.append(stored) or real(stored, given))
+        assert directory.authenticate("niemand@amsterdam.nl", "een lang wachtwoord") is None
+        assert directory.authenticate("medewerker@amsterdam.nl", "verkeerd wachtwoord") is None
+        assert directory.authenticate("geen adres", "x") is None
+    unknown, wrong, malformed = checked
+    assert unknown == accounts._DUMMY_HASH == malformed
+    assert unknown.split("$")[0] == wrong.split("$")[0]  # the same scrypt parameters, so the same cost
