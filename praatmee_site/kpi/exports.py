@@ -14,7 +14,7 @@ import io
 from datetime import date, datetime
 from typing import Any, Iterable, Sequence
 
-from ..clock import TIMEZONE
+from ..clock import local_day, local_time
 from .figures import AccountFigures, GroupFigures, PeriodFigures, PostFigures, ThreadFigures
 
 EXCEL_NL = "excel-nl"
@@ -43,7 +43,8 @@ def _number(value: float | int | None, fmt: str) -> str:
     return written.replace(".", ",") if fmt == EXCEL_NL else written
 
 
-def _text(value: str, fmt: str) -> str:
+def _formula_safe(value: str, fmt: str) -> str:
+    """A cell Excel shows as text: a leading =, +, -, @, tab or CR gets a quote first, so nothing runs."""
     if fmt == EXCEL_NL and value.startswith(_FORMULA_START):
         return "'" + value  # shown as text, never run
     return value
@@ -53,10 +54,10 @@ def _cell(value: Any, fmt: str) -> str:
     if value is None or isinstance(value, (int, float)):
         return _number(value, fmt)
     if isinstance(value, datetime):
-        return value.astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M")
+        return local_time(value)
     if isinstance(value, date):
         return value.isoformat()
-    return _text(str(value), fmt)
+    return _formula_safe(str(value), fmt)
 
 
 def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], fmt: str = EXCEL_NL) -> bytes:
@@ -113,7 +114,7 @@ def accounts_csv(period: PeriodFigures, threads: Sequence[ThreadFigures] = (), f
     rows: list[Sequence[Any]] = [("period", "", period.start, period.end, accounts.threads, accounts.distinct,
                                   accounts.returning, accounts.returning_share, accounts.new)]
     for thread in threads:
-        rows.append(("thread", thread.post.url, thread.post.posted_at.astimezone(TIMEZONE).date(),
+        rows.append(("thread", thread.post.url, local_day(thread.post.posted_at),
                      thread.post.snapshot_day, 1, thread.distinct_accounts, thread.returning_accounts,
                      thread.returning_share, thread.new_accounts))
     return write_csv(ACCOUNT_COLUMNS, rows, fmt)

@@ -175,7 +175,7 @@ def _require(obj: Any, kind: type, what: str):
     return obj
 
 
-def _text(value: Any) -> str:
+def _string(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
@@ -213,7 +213,7 @@ def _emojis(raw: Any) -> tuple[Emoji, ...]:
     found = []
     for item in raw if isinstance(raw, list) else []:
         if isinstance(item, dict):
-            code, url = _text(item.get("shortcode")), _http_url(item.get("static_url") or item.get("url"))
+            code, url = _string(item.get("shortcode")), _http_url(item.get("static_url") or item.get("url"))
             if re.fullmatch(r"[A-Za-z0-9_]{1,64}", code) and url:
                 found.append(Emoji(code, url))
     return tuple(found)
@@ -227,8 +227,8 @@ def parse_account(raw: Any) -> Account:
     return Account(
         id=str(account_id),
         username=username,
-        acct=_text(raw.get("acct")) or username,
-        display_name=_text(raw.get("display_name")),
+        acct=_string(raw.get("acct")) or username,
+        display_name=_string(raw.get("display_name")),
         url=_http_url(raw.get("url")),
         bot=raw.get("bot") is True,
         emojis=_emojis(raw.get("emojis")),
@@ -245,10 +245,10 @@ def _media(raw: Any) -> tuple[MediaAttachment, ...]:
             continue
         items.append(MediaAttachment(
             id=str(item.get("id", "")),
-            type=_text(item.get("type")) or "unknown",
+            type=_string(item.get("type")) or "unknown",
             url=url,
             preview_url=_http_url(item.get("preview_url")) or url,
-            description=_text(item.get("description")).strip(),
+            description=_string(item.get("description")).strip(),
             remote_url=_http_url(item.get("remote_url")),
         ))
     return tuple(items)
@@ -258,7 +258,7 @@ def _poll(raw: Any) -> Poll | None:
     if not isinstance(raw, dict):
         return None
     options = tuple(
-        PollOption(_text(o.get("title")), o.get("votes_count") if isinstance(o.get("votes_count"), int) else None)
+        PollOption(_string(o.get("title")), o.get("votes_count") if isinstance(o.get("votes_count"), int) else None)
         for o in _list(raw.get("options")) if isinstance(o, dict)
     )
     if not options:
@@ -279,12 +279,12 @@ def _card(raw: Any) -> Card | None:
     if not isinstance(raw, dict):
         return None
     url = _http_url(raw.get("url"))
-    title = _text(raw.get("title")).strip()
+    title = _string(raw.get("title")).strip()
     if not url or not title:
         return None
     # card.html (an embed iframe) is deliberately never read.
-    return Card(url=url, title=title, description=_text(raw.get("description")).strip(),
-                provider_name=_text(raw.get("provider_name")).strip())
+    return Card(url=url, title=title, description=_string(raw.get("description")).strip(),
+                provider_name=_string(raw.get("provider_name")).strip())
 
 
 def parse_status(raw: Any) -> Status:
@@ -304,8 +304,8 @@ def parse_status(raw: Any) -> Status:
         created_at=created,
         account=parse_account(raw.get("account")),
         content=raw["content"],
-        visibility=_text(raw.get("visibility")) or "private",  # unknown means: do not show
-        spoiler_text=_text(raw.get("spoiler_text")).strip(),
+        visibility=_string(raw.get("visibility")) or "private",  # unknown means: do not show
+        spoiler_text=_string(raw.get("spoiler_text")).strip(),
         sensitive=raw.get("sensitive") is True,
         language=language,
         in_reply_to_id=str(raw["in_reply_to_id"]) if raw.get("in_reply_to_id") is not None else None,
@@ -363,29 +363,29 @@ def parse_instance(raw: Any, rules_raw: Any = None) -> Instance:
         approval = registrations.get("approval_required") is True
         min_age = registrations.get("min_age")
         reg_url = _http_url(registrations.get("url")) or None
-        domain = _text(raw.get("domain"))
+        domain = _string(raw.get("domain"))
     elif isinstance(registrations, bool):  # v1
         enabled = registrations
         approval = raw.get("approval_required") is True
         min_age = None
         reg_url = None
-        domain = _text(raw.get("uri"))
+        domain = _string(raw.get("uri"))
     else:
         raise BadResponse("instance without registration information")
     rules_source = rules_raw if isinstance(rules_raw, list) else raw.get("rules")
     rules = tuple(
-        Rule(str(r.get("id", "")), _text(r.get("text")).strip(), _text(r.get("hint")).strip())
-        for r in _list(rules_source) if isinstance(r, dict) and _text(r.get("text")).strip()
+        Rule(str(r.get("id", "")), _string(r.get("text")).strip(), _string(r.get("hint")).strip())
+        for r in _list(rules_source) if isinstance(r, dict) and _string(r.get("text")).strip()
     )
     return Instance(
         domain=domain,
-        title=_text(raw.get("title")),
+        title=_string(raw.get("title")),
         registrations_enabled=enabled,
         approval_required=approval,
         min_age=min_age if isinstance(min_age, int) and 0 < min_age < 120 else None,
         registrations_url=reg_url,
         rules=rules,
-        version=_text(raw.get("version")),
+        version=_string(raw.get("version")),
     )
 
 
