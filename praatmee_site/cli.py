@@ -206,8 +206,7 @@ def campaign_poster(slug: str, size: str, fmt: str, lang: str, output: Path) -> 
     try:
         data = posters.render(spec, size, fmt)
     except ValueError as error:
-        raise click.ClickException(_both_languages(N_("The poster could not be made: %(reason)s"),
-                                                   reason=str(error))) from None
+        raise _unprintable(error) from None
     _write_whole(output, data)
     click.echo(f"Wrote {output} ({size} {fmt}, {lang}): the QR code leads to {spec.url}")
 
@@ -222,7 +221,11 @@ def campaign_handout(slug: str, sheet: str, lang: str, output: Path) -> None:
     """The handout: A6 cards with the QR code, the short link and four numbered steps."""
     campaign = _campaign_or_refuse(slug)
     _check_writable(output)
-    _write_whole(output, printed.handout_pdf(campaign, current_app.config, printed.LANGUAGES[lang], sheet))
+    try:
+        data = printed.handout_pdf(campaign, current_app.config, printed.LANGUAGES[lang], sheet)
+    except posters.DoesNotFit as error:
+        raise _unprintable(error) from None
+    _write_whole(output, data)
     click.echo(f"Wrote {output} (handout, A6 cards on {sheet}, {lang}).")
 
 
@@ -238,8 +241,16 @@ def campaign_social(slug: str, kind: str, qr: bool, lang: str, output: Path) -> 
     """An image for Instagram, LinkedIn or the city's website: call to action and short link."""
     campaign = _campaign_or_refuse(slug)
     _check_writable(output)
-    _write_whole(output, printed.social_png(campaign, current_app.config, kind, printed.LANGUAGES[lang], qr))
+    try:
+        data = printed.social_png(campaign, current_app.config, kind, printed.LANGUAGES[lang], qr)
+    except posters.DoesNotFit as error:
+        raise _unprintable(error) from None
+    _write_whole(output, data)
     click.echo(f"Wrote {output} ({kind}, {lang}{', with QR code' if qr else ''}).")
+
+
+def _unprintable(error: ValueError) -> click.ClickException:
+    return click.ClickException(_both_languages(N_("The poster could not be made: %(reason)s"), reason=str(error)))
 
 
 def _campaign_or_refuse(slug: str):

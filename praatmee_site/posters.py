@@ -7,6 +7,7 @@ No Flask and no translation here: the caller hands over text that is already in 
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -45,6 +46,19 @@ _PAPER_PX = {"A3": (3508, 4961), "A4": (2480, 3508), "A5": (1748, 2480), "A6": (
 # The smallest the symbol itself may print (quiet zone not counted): 6 cm on A4, 9 cm on A3, 4 cm
 # on the cards that are scanned from close by.
 _QR_MIN_SYMBOL_PX = {"A4": 709, "A3": 1063, "A6": 473}
+# The handout's cards are held in the hand, about 0.3 m from the phone: 3 cm.
+_HANDOUT_QR_MIN_SYMBOL_PX = 355
+
+# How far away each product is read from, in metres. No headline is set smaller than capitals of
+# 1/170 of that distance (Liberation Sans' capitals are 0.73 em): about 14 pt on A4 at 0.6 m,
+# 21 pt on A3 at 0.9 m and 9.5 pt on the cards at 0.4 m. Social images are seen on a phone's
+# screen, about 7 cm wide at 0.3 m: no headline there under 40 px of 1080.
+READING_DISTANCE_M = {"A4": 0.6, "A3": 0.9, "A6": 0.4, "handout": 0.4}
+_SOCIAL_FLOOR_PX = 40
+
+
+def _readable_px(distance_m: float) -> int:
+    return math.ceil(distance_m * 1000 / 170 / 0.729 / 25.4 * DPI)
 
 
 # --- what the caller hands over ----------------------------------------------------------------
@@ -274,6 +288,43 @@ def social_layout(spec: PosterSpec, kind: SocialKind = "square", with_qr: bool =
     return _layout(_social_design(spec, kind, with_qr), spec.url, spec.city)
 
 
+# What a campaign's call to action is printed on, as the rules name it: (product, size or kind).
+PRODUCTS: tuple[tuple[str, str], ...] = (
+    ("poster", "A4"), ("poster", "A3"), ("poster", "A6"), ("handout", "A6"),
+    ("social", "square"), ("social", "story"),
+)
+
+
+def fit_problems(headlines: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The PRODUCTS on which these calls to action cannot be set at a readable size.
+
+    One headline is a one-language product; two are the bilingual one (the handout has a card per
+    language, so it is checked for one headline only). The answer holds whatever the other texts,
+    the SMS line and the URL are: it is checked against the last arrangement `_layout` tries, with
+    every other block at the most room it may take. Campaign rules call this, so every call to
+    action they accept renders on every product.
+    """
+    headlines = tuple(dict.fromkeys(text for text in headlines if text.strip()))
+    if not headlines:
+        return []
+    spec = PosterSpec("https://example.org/c/xx", "x", tuple(PosterText(text, steps=("x",)) for text in headlines))
+    problems = []
+    for product, option in PRODUCTS:
+        if product == "handout" and len(headlines) > 1:
+            continue
+        if product == "poster":
+            design = _poster_design(spec, option)
+        elif product == "handout":
+            design = _card_design(spec, spec.texts[0])
+        else:
+            design = _social_design(spec, option, with_qr=True)
+        headline = next(item for item in design.flow if isinstance(item, _Slot) and item.cap is None)
+        fitted = _set(headline, headline.floor_px or headline.min_px, _content(design).width, True)
+        if _within(fitted, _guaranteed_headline_room(design)) is None:
+            problems.append((product, option))
+    return problems
+
+
 def _check(what: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ValueError(f"unknown {what} {value!r}: choose one of {', '.join(allowed)}")
@@ -305,6 +356,10 @@ class _Slot:
     ratio: float | None = None  # its size at most this fraction of the headline's
     align: Literal["left", "center"] = "left"
     leading: float = 1.18
+    # The headline only: the smallest size still readable from the product's distance, used as a
+    # last resort once every droppable block is gone (the rules guarantee the fit at this size).
+    floor_px: int | None = None
+    drop: int = 0  # 0: always shown; 1, 2: left out (1 first) when the headline needs the room
 
 
 @dataclass(frozen=True)
@@ -356,14 +411,15 @@ def _poster_design(spec: PosterSpec, size: str) -> _Design:
 
     flow: list[_Slot | _QrSlot | str] = [
         _Slot(
-            "headline", in_both("headline", bold=True, second_scale=0.78),
-            max_px=px(300), min_px=px(84, s), gap_before=px(100, s), leading=1.12,
+            "headline", _headlines(spec, second_scale=0.78),
+            max_px=px(300), min_px=px(84, s), floor_px=_readable_px(READING_DISTANCE_M[size]),
+            gap_before=px(100, s), leading=1.12,
         ),
     ]
     if why := in_both("why", bold=False, second_scale=0.85):
         flow.append(_Slot(
             "why", why, max_px=px(112), min_px=px(62), cap=px(2 * 135 * len(why)),
-            gap_before=px(50, s), ratio=0.45,
+            gap_before=px(50, s), ratio=0.45, drop=1,
         ))
     flow += [
         _SPRING,
@@ -382,12 +438,24 @@ def _poster_design(spec: PosterSpec, size: str) -> _Design:
             _SPRING,
             _Slot(
                 "footer", tuple(footer), max_px=px(100), min_px=px(60),
-                cap=px(125 * len(footer) + 100), gap_before=px(60, s), ratio=0.4,
+                cap=px(125 * len(footer) + 100), gap_before=px(60, s), ratio=0.4, drop=2,
             ),
         ]
     return _Design(
         width=width, height=height, side=px(150, s), top=px(150, s), bottom=px(100, s),
         band=px(120, s), crosses=px(250, s), city_px=(px(90), px(40)), flow=tuple(flow),
+    )
+
+
+def _headlines(spec: PosterSpec, second_scale: float) -> tuple[_Para, ...]:
+    """The call to action in each language; an English one that is the Dutch text is shown once."""
+    seen: list[str] = []
+    for text in spec.texts:
+        if text.headline not in seen:
+            seen.append(text.headline)
+    return tuple(
+        _Para(text, bold=index == 0, scale=1.0 if index == 0 else second_scale)
+        for index, text in enumerate(seen)
     )
 
 
@@ -398,18 +466,18 @@ def _card_design(spec: PosterSpec, text: PosterText) -> _Design:
     steps = tuple(_Para(step, number=f"{n}.") for n, step in enumerate(text.steps, start=1))
     flow = (
         _Slot(
-            "headline", (_Para(text.headline, bold=True),), max_px=96, min_px=44, gap_before=50,
-            leading=1.12,
+            "headline", (_Para(text.headline, bold=True),), max_px=96, min_px=44,
+            floor_px=_readable_px(READING_DISTANCE_M["handout"]), gap_before=50, leading=1.12,
         ),
         _SPRING,
-        _QrSlot(outer=round(width * 0.46), min_symbol=_QR_MIN_SYMBOL_PX["A6"], gap_before=30),
+        _QrSlot(outer=round(width * 0.46), min_symbol=_HANDOUT_QR_MIN_SYMBOL_PX, gap_before=30),
         _Slot(
             "link", (_Para(spec.short_link, bold=True),), max_px=76, min_px=40, cap=100,
             gap_before=10, align="center",
         ),
         _SPRING,
         # The steps are what the card is for: they get their room before the headline does.
-        _Slot("steps", steps, max_px=50, min_px=36, cap=round(height * 0.36), gap_before=30),
+        _Slot("steps", steps, max_px=50, min_px=36, cap=400, gap_before=30),
     )
     # Generous margins: the card is cut by hand, and office printers do not print to the edge.
     return _Design(
@@ -421,10 +489,7 @@ def _card_design(spec: PosterSpec, text: PosterText) -> _Design:
 def _social_design(spec: PosterSpec, kind: str, with_qr: bool) -> _Design:
     story = kind == "story"
     width, height = (1080, 1920) if story else (1080, 1080)
-    headline = tuple(
-        _Para(text.headline, bold=index == 0, scale=1.0 if index == 0 else 0.75)
-        for index, text in enumerate(spec.texts)
-    )
+    headline = _headlines(spec, second_scale=0.75)
     taglines = tuple(
         _Para(text.tagline, bold=index == 0, scale=1.0 if index == 0 else 0.85)
         for index, text in enumerate(spec.texts)
@@ -433,28 +498,28 @@ def _social_design(spec: PosterSpec, kind: str, with_qr: bool) -> _Design:
     flow: list[_Slot | _QrSlot | str] = [
         _SPRING,
         _Slot(
-            "headline", headline, max_px=140 if story else 110, min_px=44, gap_before=40,
-            leading=1.12,
+            "headline", headline, max_px=140 if story else 110, min_px=44,
+            floor_px=_SOCIAL_FLOOR_PX, gap_before=40, leading=1.12,
         ),
     ]
     if taglines:
         flow.append(_Slot(
             "tagline", taglines, max_px=64 if story else 54, min_px=34, cap=200, gap_before=36,
-            ratio=0.6,
+            ratio=0.6, drop=1,
         ))
     flow.append(_SPRING)
     if with_qr:
         flow.append(_QrSlot(
-            outer=560 if story else 360, min_symbol=400 if story else 260, gap_before=10,
+            outer=560 if story else 360, min_symbol=400 if story else 200, gap_before=10,
         ))
     flow.append(_Slot(
         "link", (_Para(spec.short_link, bold=True),), max_px=76 if story else 64, min_px=32,
-        cap=110, gap_before=20,
+        cap=110 if story else 90, gap_before=20,
     ))
     # A story keeps clear of the strips at the top and bottom where the apps put their buttons.
     return _Design(
-        width=width, height=height, side=80, top=270 if story else 80,
-        bottom=250 if story else 50, band=30, crosses=120 if story else 100, city_px=(46, 26),
+        width=width, height=height, side=80 if story else 60, top=270 if story else 80,
+        bottom=250 if story else 50, band=30, crosses=120 if story else 84, city_px=(46, 26),
         flow=tuple(flow),
     )
 
@@ -463,17 +528,16 @@ def _social_design(spec: PosterSpec, kind: str, with_qr: bool) -> _Design:
 
 
 def _layout(design: _Design, url: str, city: str) -> Layout:
-    content = Box(
-        design.side, design.top, design.width - design.side,
-        design.height - design.band - design.bottom,
-    )
+    content = _content(design)
     width = content.width
     crosses, city_block = _header(design, content, city)
 
     # The headline's size is the one knob: the other blocks follow it (up to `ratio` of it, so the
     # headline stays the largest) and the largest headline that leaves room for them wins. Only if
     # even the smallest headline does not fit does the QR shrink to its minimum, and only after
-    # that are long words broken between letters.
+    # that are long words broken between letters. Then the droppable blocks go, one rank at a time,
+    # and last of all the headline may go down to its floor: the smallest size still readable from
+    # the product's distance. `fit_problems` holds the rules to that last arrangement.
     qr_index = next((i for i, item in enumerate(design.flow) if isinstance(item, _QrSlot)), None)
     matrix = _qr_matrix(url) if qr_index is not None else ()
     qr_side = len(matrix) + 2 * QUIET_ZONE  # in modules
@@ -483,16 +547,16 @@ def _layout(design: _Design, url: str, city: str) -> Layout:
         smallest = -(-qr_slot.min_symbol // len(matrix))
         preferred = max(smallest, qr_slot.outer // qr_side)
         module_choices = (preferred, smallest) if smallest < preferred else (preferred,)
-    gaps = sum(item.gap_before for item in design.flow if not isinstance(item, str))
-    room = content.height - design.crosses - gaps
-    slots = {index: item for index, item in enumerate(design.flow) if isinstance(item, _Slot)}
-    (headline_index,) = (index for index, slot in slots.items() if slot.cap is None)
-    headline_slot = slots[headline_index]
+    all_slots = {index: item for index, item in enumerate(design.flow) if isinstance(item, _Slot)}
+    (headline_index,) = (index for index, slot in all_slots.items() if slot.cap is None)
+    headline_slot = all_slots[headline_index]
     settled: dict[tuple[int, int], _Fitted] = {}
 
-    def arrangement(px: int, break_words: bool, module_px: int) -> dict[int, _Fitted] | None:
+    def arrangement(
+        px: int, break_words: bool, module_px: int, shown: dict[int, _Slot], room: int
+    ) -> dict[int, _Fitted] | None:
         fitted: dict[int, _Fitted] = {}
-        for index, slot in slots.items():
+        for index, slot in shown.items():
             if index != headline_index:
                 limit = round(slot.ratio * px) if slot.ratio else slot.max_px
                 if (index, limit) not in settled:
@@ -502,11 +566,20 @@ def _layout(design: _Design, url: str, city: str) -> Layout:
         headline = _within(_set(headline_slot, px, width, break_words), left)
         return None if headline is None else {**fitted, headline_index: headline}
 
-    for break_words, module_px in ((b, m) for b in (False, True) for m in module_choices):
-        fitted = _largest(
-            headline_slot.min_px, headline_slot.max_px,
-            lambda px: arrangement(px, break_words, module_px),
+    fitted = None
+    for dropped, low in _levels(design):
+        flow = _shown(design, dropped)
+        shown = {index: item for index, item in flow if isinstance(item, _Slot)}
+        room = content.height - design.crosses - sum(
+            item.gap_before for _, item in flow if not isinstance(item, str)
         )
+        for break_words, module_px in ((b, m) for b in (False, True) for m in module_choices):
+            fitted = _largest(
+                low, headline_slot.max_px,
+                lambda px: arrangement(px, break_words, module_px, shown, room),
+            )
+            if fitted is not None:
+                break
         if fitted is not None:
             break
     else:
@@ -515,12 +588,12 @@ def _layout(design: _Design, url: str, city: str) -> Layout:
     heights = {index: block.height for index, block in fitted.items()}
     if qr_index is not None:
         heights[qr_index] = qr_side * module_px
-    springs = design.flow.count(_SPRING)
+    springs = sum(1 for _, item in flow if item == _SPRING)
     spare = room - sum(heights.values())
     blocks = [city_block]
     qr = None
     y = content.y0 + design.crosses
-    for index, item in enumerate(design.flow):
+    for index, item in flow:
         if item == _SPRING:
             y += spare // springs
             continue
@@ -537,6 +610,54 @@ def _layout(design: _Design, url: str, city: str) -> Layout:
     if design.band:
         band = Box(0, design.height - design.band, design.width, design.height)
     return Layout(design.width, design.height, content, tuple(blocks), qr, crosses, band)
+
+
+def _content(design: _Design) -> Box:
+    return Box(
+        design.side, design.top, design.width - design.side,
+        design.height - design.band - design.bottom,
+    )
+
+
+def _levels(design: _Design) -> list[tuple[int, int]]:
+    """(blocks dropped up to this rank, smallest headline size) in the order they are tried."""
+    headline = next(item for item in design.flow if isinstance(item, _Slot) and item.cap is None)
+    ranks = sorted({item.drop for item in design.flow if isinstance(item, _Slot)} | {0})
+    levels = [(rank, headline.min_px) for rank in ranks]
+    if headline.floor_px is not None and headline.floor_px < headline.min_px:
+        levels.append((ranks[-1], headline.floor_px))
+    return levels
+
+
+def _shown(design: _Design, dropped: int) -> list[tuple[int, _Slot | _QrSlot | str]]:
+    return [
+        (index, item) for index, item in enumerate(design.flow)
+        if not (isinstance(item, _Slot) and 0 < item.drop <= dropped)
+    ]
+
+
+# Every URL of up to 450 bytes is a QR version of 1 to 20 at level Q (21 to 97 modules a side).
+_QR_MODULE_COUNTS = range(21, 98, 4)
+
+
+def _guaranteed_headline_room(design: _Design) -> int:
+    """The height the headline has in the last arrangement whatever the other texts and the URL.
+
+    With every droppable block gone, each block that stays takes at most its `cap`, and the QR
+    code at its smallest takes at most this much for any URL the posters print.
+    """
+    flow = [item for _, item in _shown(design, max(rank for rank, _ in _levels(design)))]
+    room = _content(design).height - design.crosses
+    room -= sum(item.gap_before for item in flow if not isinstance(item, str))
+    for item in flow:
+        if isinstance(item, _QrSlot):
+            room -= max(
+                -(-item.min_symbol // modules) * (modules + 2 * QUIET_ZONE)
+                for modules in _QR_MODULE_COUNTS
+            )
+        elif isinstance(item, _Slot) and item.cap is not None:
+            room -= item.cap
+    return room
 
 
 def _header(design: _Design, content: Box, city: str) -> tuple[tuple[Box, ...], TextBlock]:
@@ -596,9 +717,14 @@ def _within(fitted: _Fitted | None, height: int) -> _Fitted | None:
     return fitted if fitted is not None and fitted.height <= height else None
 
 
-def _too_long(slot: _Slot) -> ValueError:
+class DoesNotFit(ValueError):
+    """A text cannot be set at a readable size. The campaign rules refuse such calls to action
+    (`fit_problems`), so only a campaign stored before that rule can still meet this."""
+
+
+def _too_long(slot: _Slot) -> DoesNotFit:
     chars = sum(len(para.text) for para in slot.paras)
-    return ValueError(
+    return DoesNotFit(
         f"the {slot.role} text ({chars} characters) does not fit at a readable size; shorten it"
     )
 
@@ -647,15 +773,23 @@ def _wrap(
             continue
         if not break_words:
             return None
-        # Wider than the line: break it between letters (no hyphen, it may well be a URL).
-        for char in word:
-            if _fits(font, current + char, width):
-                current += char
-            elif current:
-                lines.append(current)
-                current = char
-            else:
+        # Wider than the line: break it between letters (no hyphen, it may well be a URL), as many
+        # letters to a line as fit (found by bisecting: a prefix only grows with its length).
+        while word:
+            low, high = 0, len(word)
+            while low < high:
+                middle = (low + high + 1) // 2
+                if _fits(font, word[:middle], width):
+                    low = middle
+                else:
+                    high = middle - 1
+            if low == 0:
                 return None
+            if low == len(word):
+                current = word
+                break
+            lines.append(word[:low])
+            word = word[low:]
     if current:
         lines.append(current)
     return lines

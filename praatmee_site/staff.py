@@ -246,14 +246,19 @@ def campaign_download(slug: str, name: str):
         abort(404)
     kind, option, fmt = DOWNLOADS[name]
     spec = printed.poster_spec(campaign, current_app.config, printed.LANGUAGES[lang])
-    if kind == "poster":
-        data = posters.render(spec, option, fmt)
-    elif kind == "qr":
-        data = posters.render(spec, "A4", "svg") if fmt == "svg" else posters.qr_png(spec.url)
-    elif kind == "handout":
-        data = printed.handout_pdf(campaign, current_app.config, printed.LANGUAGES[lang])
-    else:
-        data = printed.social_png(campaign, current_app.config, option, printed.LANGUAGES[lang])
+    try:
+        if kind == "poster":
+            data = posters.render(spec, option, fmt)
+        elif kind == "qr":
+            data = posters.render(spec, "A4", "svg") if fmt == "svg" else posters.qr_png(spec.url)
+        elif kind == "handout":
+            data = printed.handout_pdf(campaign, current_app.config, printed.LANGUAGES[lang])
+        else:
+            data = printed.social_png(campaign, current_app.config, option, printed.LANGUAGES[lang])
+    except posters.DoesNotFit:  # only a campaign saved before the rules checked this
+        return render_template("staff/message.html", title=_("This did not work"), message=_(
+            "The call to action does not fit on this product at a size that can still be read. "
+            "Edit the campaign and shorten it.")), 422
     inline = request.args.get("preview") == "1" and fmt in ("png", "svg")
     response = current_app.response_class(data, mimetype=MIMETYPES[fmt])
     filename = f"praatmee-{campaign.slug}-{lang.replace('+', '-')}-{name}"

@@ -114,7 +114,7 @@ def test_every_problem_reads_well_in_dutch_and_english(app):
         Problem("slug", "unknown", {"value": "a"}), Problem("slug", "immutable"),
         Problem("name", "required"), Problem("cta_nl", "required"),
         Problem("starts_on", "invalid_date", {"value": "x"}), Problem("ends_on", "invalid_date", {"value": "x"}),
-    ]
+    ] + [Problem(field, code, {"sizes": "A6/A4"}) for field, code in campaigns.MESSAGES if "unprintable" in code]
     assert {(p.field, p.code) for p in problems} == set(campaigns.MESSAGES)
     with app.app_context():
         for lang in ("nl", "en"):

@@ -480,3 +480,146 @@ def test_unknown_social_kind_or_handout_sheet_raises_value_error():
 def test_specs_that_cannot_make_a_poster_are_refused(make):
     with pytest.raises(ValueError):
         make()
+
+
+# --- every call to action the campaign rules accept prints on every product ---------------------
+
+from dataclasses import replace  # noqa: E402
+
+from flask_babel import force_locale, gettext  # noqa: E402
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from praatmee_site import campaigns  # noqa: E402
+
+DUTCH_180 = (
+    "Kom naar de bijeenkomst in de bibliotheek en vertel ons wat jij vindt van de plannen voor het "
+    "nieuwe plein, de bomen, de bankjes en de fietsenstalling bij het station in Oost"
+)
+# Pieces a call to action is made of: ordinary words, capitals, the widest letters, long words,
+# emoji, Arabic and Hebrew (right to left), digits and punctuation.
+_WORDS = st.sampled_from([
+    "Denk", "mee", "over", "de", "buurt", "WIJ", "LEZEN", "ALLES", "WWWWWWWWW", "MMMMMMM", "@@@@",
+    "Gemeenteraadsverkiezingsbijeenkomstenprogramma", "https://amsterdam.nl/praatmee/c/bieb",
+    "😀", "👩🏽‍💻", "🇳🇱", "شارك", "برأيك", "في", "الحي", "השתתפו", "בשיחה", "עם", "העירייה",
+    "2026", "—", "…", "!!", "?", "€5", "İstanbul", "Ærø", "Ŵŵ",
+])
+_TEXTS = st.one_of(
+    st.lists(_WORDS, min_size=1, max_size=60).map(" ".join),
+    st.text(alphabet=st.sampled_from("WMÆŒ@%QGOD "), min_size=1, max_size=200),
+    st.text(min_size=1, max_size=200),  # any character at all
+    st.builds(lambda word, n: ((word + " ") * n), _WORDS, st.integers(1, 100)),
+).map(lambda text: text[:200])
+READABLE_FLOOR_PX = {  # capitals of 1/170 of the reading distance
+    "A4": posters._readable_px(0.6), "A3": posters._readable_px(0.9), "A6": posters._readable_px(0.4),
+}
+
+
+def every_product_layout(cta_nl: str, cta_en: str) -> None:
+    """Lays out every printed product in every language choice, as printed.poster_spec would."""
+    nl = (replace(NL, headline=cta_nl),)
+    en = (replace(EN, headline=cta_en or cta_nl),)
+    for texts in (nl, en, nl + en):
+        spec = PosterSpec(URL, SHORT_LINK, texts)
+        for size in posters.SIZES:
+            layout = posters.poster_layout(spec, size)
+            assert layout.block("headline").px >= READABLE_FLOOR_PX[size]
+            assert layout.qr.symbol.width >= posters._QR_MIN_SYMBOL_PX[size]
+            assert_laid_out_within_margins(layout)
+        for kind in posters.SOCIAL_KINDS:
+            for with_qr in (False, True):
+                layout = posters.social_layout(spec, kind, with_qr)
+                assert layout.block("headline").px >= posters._SOCIAL_FLOOR_PX
+                assert_laid_out_within_margins(layout)
+        for language in range(len(texts)):
+            layout = posters.handout_card_layout(spec, language)
+            assert layout.block("headline").px >= posters._readable_px(0.4)
+            assert_laid_out_within_margins(layout)
+
+
+def assert_refusal_names_the_product_in_both_languages(app, error: campaigns.CampaignError) -> None:
+    for problem in error.problems:
+        assert problem.field in ("cta_nl", "cta_en") and problem.code.startswith("unprintable_"), problem
+    with app.app_context():
+        for lang, words in (("nl", ("poster", "flyer", "plaatje")), ("en", ("poster", "handout", "image"))):
+            with force_locale(lang):
+                for problem in error.problems:
+                    message = gettext(problem.message, **problem.params)
+                    assert "%(" not in message and any(word in message for word in words), message
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(cta_nl=_TEXTS, cta_en=st.one_of(st.just(""), _TEXTS))
+@example(cta_nl=DUTCH_180, cta_en=LONG_CALL)
+@example(cta_nl="A" * 200, cta_en="")
+@example(cta_nl="WWWWWWWWW " * 20, cta_en="")
+@example(cta_nl="W" * 200, cta_en="M" * 200)
+@example(cta_nl=(LONG_WORD * 3)[:200], cta_en="😀" * 200)
+@example(cta_nl="شارك برأيك في الحي " * 10, cta_en="השתתפו בשיחה עם העירייה " * 8)
+def test_every_call_to_action_the_rules_accept_prints_on_every_product_or_is_refused_by_name(
+    app, cta_nl, cta_en
+):
+    try:
+        cleaned = campaigns.clean({"name": "x", "place": "overig", "cta_nl": cta_nl, "cta_en": cta_en},
+                                  home_url="https://social.example")
+    except campaigns.CampaignError as error:
+        assert all(problem.code != "too_long" for problem in error.problems)
+        if all(problem.code != "required" for problem in error.problems):  # "" or only spaces
+            assert_refusal_names_the_product_in_both_languages(app, error)
+        return
+    every_product_layout(cleaned["cta_nl"], cleaned["cta_en"])
+
+
+@pytest.mark.parametrize("cta", [DUTCH_180, LONG_CALL, "A" * 200, LONG_CALL.upper()])
+def test_ordinary_long_calls_to_action_are_accepted_and_print_everywhere(cta):
+    cleaned = campaigns.clean({"name": "x", "place": "overig", "cta_nl": cta}, home_url="https://s.example")
+    every_product_layout(cleaned["cta_nl"], "")
+
+
+def test_two_ordinary_long_calls_to_action_print_together_in_both_languages():
+    cleaned = campaigns.clean({"name": "x", "place": "overig", "cta_nl": DUTCH_180, "cta_en": LONG_CALL},
+                              home_url="https://s.example")
+    every_product_layout(cleaned["cta_nl"], cleaned["cta_en"])
+
+
+def test_an_unprintable_call_to_action_is_refused_naming_the_product(app):
+    with pytest.raises(campaigns.CampaignError) as error:
+        campaigns.clean({"name": "x", "place": "overig", "cta_nl": "W" * 200}, home_url="https://s.example")
+    assert [(p.field, p.code) for p in error.value.problems] == [("cta_nl", "unprintable_handout")]
+    assert_refusal_names_the_product_in_both_languages(app, error.value)
+    with app.app_context(), force_locale("nl"):
+        assert gettext(error.value.problems[0].message) == (
+            "De oproep past niet leesbaar op de kaartjes van de flyer: gebruik minder of kortere woorden")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width, height", [(1280, 800), (768, 1024)])
+@pytest.mark.parametrize("cta", ["A" * 200, LONG_CALL.upper(), "شارك برأيك في الحي " * 10])
+def test_the_kiosk_shows_every_accepted_call_to_action_whole_with_a_scannable_code(
+    make_app, live_server_for, open_page, cta, width, height
+):
+    import zxingcpp as zxing
+
+    from praatmee_site.db import current_db
+
+    app = make_app(DEMO=True)
+    with app.app_context():
+        campaigns.create(current_db(), "bieb-oost", home_url=app.config["MASTODON_URL"], name="x",
+                         place="bibliotheek", cta_nl=cta.strip())
+    server = live_server_for(app)
+    page = open_page(server.url, width=width, height=height)
+    page.goto(server.url + "/kiosk/bieb-oost")
+    assert page.evaluate("document.documentElement.scrollHeight") <= height
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    boxes = {name: page.locator(selector).bounding_box()
+             for name, selector in (("cta", "h1"), ("link", ".kiosk-link"), ("qr", ".kiosk-qr svg"))}
+    for name, box in boxes.items():
+        assert box["x"] >= 0 and box["y"] >= 0, name
+        assert box["x"] + box["width"] <= width and box["y"] + box["height"] <= height, name
+    # The heading is not cut off: its text is as tall as its box, and it reads at 2 m (≥ 24 px).
+    assert page.evaluate("(e => e.scrollHeight <= e.clientHeight + 1)(document.querySelector('h1'))")
+    assert float(page.evaluate("getComputedStyle(document.querySelector('h1')).fontSize")[:-2]) >= 24
+    image = Image.open(io.BytesIO(page.screenshot()))
+    assert [code.text for code in zxing.read_barcodes(image)] == [
+        "https://amsterdam.test/praatmee/c/bieb-oost"]
