@@ -70,6 +70,10 @@ MESSAGES: dict[tuple[str, str], str] = {
     ("cta_en", "too_long"): N_("The English call to action is too long: use at most %(max)s characters, "
                                "so that it fits on the poster"),
     # A call to action within CTA_MAX that still cannot be printed readably (posters.fit_problems).
+    ("cta_nl", "unprintable_characters"): N_("The call to action has characters that the posters cannot print: "
+                                             "%(characters)s. Leave them out"),
+    ("cta_en", "unprintable_characters"): N_("The English call to action has characters that the posters cannot "
+                                             "print: %(characters)s. Leave them out"),
     ("cta_nl", "unprintable_poster"): N_("The call to action does not fit on the %(sizes)s poster at a size that "
                                          "can still be read: use fewer or shorter words"),
     ("cta_nl", "unprintable_handout"): N_("The call to action does not fit on the cards of the handout at a size "
@@ -194,6 +198,12 @@ def _is_home_status(url: str, home_url: str) -> bool:
             and status_id_from_reference(url, home_url) is not None)
 
 
+def _characters(chars: list[str]) -> str:
+    """'😀 (U+1F600), U+0007': each character and its code point, the invisible ones by code only."""
+    shown = [f"{char} (U+{ord(char):04X})" if char.isprintable() else f"U+{ord(char):04X}" for char in chars[:8]]
+    return ", ".join(shown) + (", …" if len(chars) > 8 else "")
+
+
 def print_problems(key: str, texts: tuple[str, ...]) -> list[Problem]:
     """Problems for a call to action (or the Dutch and English pair) that some product cannot print."""
     together = "together_" if len(texts) > 1 else ""
@@ -233,6 +243,8 @@ def clean(values: Mapping[str, object], *, home_url: str) -> dict[str, object]:
             problems.append(Problem(key, "required"))
         elif len(text) > CTA_MAX:
             problems.append(Problem(key, "too_long", {"max": CTA_MAX}))
+        elif missing := posters.missing_glyphs(text):
+            problems.append(Problem(key, "unprintable_characters", {"characters": _characters(missing)}))
         elif text:
             found = print_problems(key, (text,))
             problems += found

@@ -113,3 +113,29 @@ def test_staff_download_of_an_unprintable_campaign_explains_what_to_do(make_app,
     response = client.get("/beheer/campagnes/oud/download/handout.pdf")
     assert response.status_code == 422
     assert "De oproep past niet leesbaar op dit drukwerk" in response.text
+
+
+# --- the poster sizes of issue 17 from the CLI -----------------------------------------------------
+
+
+def test_cli_abri_poster_with_bleed_in_both_languages_scans_and_is_exactly_the_size(runner, campaign, tmp_path):
+    import re
+    import subprocess
+    output = tmp_path / "abri.pdf"
+    result = runner.invoke(args=["campaign", "poster", "bieb-oost", "--size", "abri", "--format", "pdf",
+                                 "--lang", "nl+en", "--bleed", "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    assert "abri pdf, nl+en, 3 mm bleed and crop marks" in result.output
+    info = subprocess.run(["pdfinfo", "-box", str(output)], capture_output=True, check=True, text=True).stdout
+    media = [float(v) for v in re.search(r"MediaBox:\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)", info).groups()]
+    assert media[2:] == pytest.approx([(1185 + 6) / 25.4 * 72, (1750 + 6) / 25.4 * 72], abs=0.01)
+    assert texts(codes_in_pdf(output.read_bytes(), dpi=40)) == {URL}
+
+
+@pytest.mark.parametrize("size", ["A5", "A2", "A1", "A0"])
+def test_cli_offers_every_size_from_a5_to_a0(runner, campaign, tmp_path, size):
+    output = tmp_path / f"{size}.pdf"
+    result = runner.invoke(args=["campaign", "poster", "bieb-oost", "--size", size, "--format", "pdf",
+                                 "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    assert texts(codes_in_pdf(output.read_bytes(), dpi=150 if size == "A5" else 30)) == {URL}
