@@ -530,39 +530,12 @@ def part_rate_limited(run: Run, ttl: int) -> None:
 # --- 5. posters --------------------------------------------------------------------------------------
 
 def part_posters(run: Run) -> None:
-    from praatmee_site.campaigns import posters
-    from praatmee_site.campaigns.posters import PosterSpec, PosterText
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import posters as poster_bench  # benchmarks/posters.py: also runs on its own
 
-    text = PosterText(
-        headline="Stel je vraag aan het Innovatieteam",
-        why="Praat mee met de gemeente op Mastodon — eerst lezen mag ook",
-        signup="Account aanmaken kost 2 minuten",
-        steps=("Scan de QR-code of typ amsterdam.nl/praatmee", "Tik op ‘Account aanmaken’",
-               "Kies een naam en een wachtwoord", "Bevestig je e-mailadres en praat mee"),
-        tagline="Praat mee op Mastodon",
-    )
-    spec = PosterSpec("https://amsterdam.nl/praatmee/c/bibliotheek-oost", "amsterdam.nl/praatmee", (text,))
     renders = 3 if run.quick else 10
-    cases = [
-        ("A4 PDF", lambda: posters.render(spec, "A4", "pdf"), 1000),
-        ("A3 PDF", lambda: posters.render(spec, "A3", "pdf"), None),
-        ("A3 PNG", lambda: posters.render(spec, "A3", "png"), None),
-        ("QR-only SVG (`render(spec, 'A4', 'svg')`)", lambda: posters.render(spec, "A4", "svg"), 20),
-        ("QR-only SVG (`qr_svg(url)`, no poster layout)", lambda: posters.qr_svg(spec.url, spec.url), 20),
-    ]
-    rows = []
-    for label, render, target in cases:
-        size = len(render())  # the first render also fills the font and layout caches
-        times = []
-        for _ in range(renders):
-            start = time.perf_counter()
-            render()
-            times.append((time.perf_counter() - start) * 1000)
-        median = statistics.median(times)
-        rows.append([label, f"{median:.1f}", f"{min(times):.1f}", f"{max(times):.1f}", kib(size),
-                     f"≤ {target} ms ({verdict(median <= target)})" if target else ""])
     heading(f"Posters: median of {renders} renders (after one warm-up render), in one process")
-    print(table(["output", "median ms", "min ms", "max ms", "size", "target"], rows))
+    print(poster_bench.markdown(poster_bench.measure(renders)))
 
 
 # --- entry --------------------------------------------------------------------------------------------

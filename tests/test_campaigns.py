@@ -115,7 +115,8 @@ def test_every_problem_reads_well_in_dutch_and_english(app):
         Problem("slug", "unknown", {"value": "a"}), Problem("slug", "immutable"),
         Problem("name", "required"), Problem("cta_nl", "required"),
         Problem("starts_on", "invalid_date", {"value": "x"}), Problem("ends_on", "invalid_date", {"value": "x"}),
-    ]
+    ] + [Problem(field, code, {"sizes": "A6/A4", "characters": "😀 (U+1F600)"})
+         for field, code in campaigns.MESSAGES if "unprintable" in code]
     assert {(p.field, p.code) for p in problems} == set(campaigns.MESSAGES)
     with app.app_context():
         for lang in ("nl", "en"):
@@ -257,11 +258,13 @@ def test_poster_spec_encodes_the_campaign_url_and_carries_translated_texts(make_
     dutch, english = spec.texts
     assert dutch.headline == "Stel je vraag aan het Innovatieteam"
     assert dutch.why == "Praat mee met de gemeente op Mastodon — eerst lezen mag ook"
-    assert dutch.signup == "Account aanmaken kost 2 minuten"
+    assert dutch.reason == "Jouw input → zichtbaar resultaat"  # the reason to join, not the hurdle
+    assert dutch.scan == "Scan met de camera van je telefoon"
     assert dutch.sms == "Stuur PRAATMEE naar 4444"
     assert english.headline == "Ask the Innovation team your question"
     assert english.why == "Join the conversation with the city on Mastodon — reading first is fine too"
-    assert english.signup == "Creating an account takes 2 minutes"
+    assert english.reason == "Your input → a visible result"
+    assert english.scan == "Scan with your phone's camera"
     assert english.sms == "Text PRAATMEE to 4444"
 
 

@@ -52,9 +52,9 @@ def stored(app, slug="bieb-oost"):
     return campaigns.get(app.extensions["praatmee_db"], slug)
 
 
-def decode(data: bytes, fmt: str) -> list:
+def decode(data: bytes, fmt: str, dpi: int = 100) -> list:
     if fmt == "pdf":
-        ((_, image),) = pdf_pages(data)
+        ((_, image),) = pdf_pages(data, dpi=dpi)
     elif fmt == "png":
         image = Image.open(io.BytesIO(data))
     else:
@@ -86,10 +86,12 @@ def test_every_size_and_format_scans_to_exactly_the_campaign_url(runner, tmp_pat
     ok(runner, *CREATE)
     for size in posters.SIZES:
         for fmt in posters.FORMATS:
+            if fmt == "png" and size not in ("A6", "A4"):
+                continue  # a large PNG takes seconds to encode; tests/test_posters.py renders the PDFs
             output = tmp_path / f"poster-{size}.{fmt}"
             out = ok(runner, "campaign", "poster", "bieb-oost", "--size", size, "--format", fmt, "--output", output)
             assert f"the QR code leads to {URL}" in out
-            codes = decode(output.read_bytes(), fmt)
+            codes = decode(output.read_bytes(), fmt, dpi=100 if size in ("A6", "A5", "A4", "A3") else 25)
             assert [(code.text, code.ec_level) for code in codes] == [(URL, "Q")], (size, fmt)
 
 
@@ -300,7 +302,7 @@ def test_a_failed_write_leaves_no_file_and_keeps_the_old_one(runner, tmp_path, m
 def test_a_poster_that_cannot_be_rendered_writes_nothing(runner, tmp_path, monkeypatch):
     ok(runner, *CREATE)
 
-    def too_long(*args):
+    def too_long(*args, **options):
         raise ValueError("the headline text (999 characters) does not fit at a readable size; shorten it")
     monkeypatch.setattr(posters, "render", too_long)
     output = tmp_path / "poster.png"
@@ -309,7 +311,7 @@ def test_a_poster_that_cannot_be_rendered_writes_nothing(runner, tmp_path, monke
     assert [p.name for p in tmp_path.iterdir() if "poster" in p.name] == []
 
 
-@pytest.mark.parametrize("option,value", [("--size", "A5"), ("--format", "jpg"), ("--lang", "de")])
+@pytest.mark.parametrize("option,value", [("--size", "A7"), ("--format", "jpg"), ("--lang", "de")])
 def test_unknown_size_format_or_language_is_a_usage_error(runner, tmp_path, option, value):
     ok(runner, *CREATE)
     args = {"--size": "A4", "--format": "png", "--lang": "nl", option: value}

@@ -67,7 +67,7 @@ def test_guide_still_helps_when_mastodon_is_down(client, mastodon):
 def test_kiosk_shows_call_to_action_qr_short_link_and_the_three_newest_replies(client, mastodon):
     mastodon.standard()
     page = client.get("/kiosk").text
-    assert "<h1>Stel je vraag aan het Innovatieteam</h1>" in page
+    assert "<h1 dir=\"auto\">Stel je vraag aan het Innovatieteam</h1>" in page
     assert re.search(r'<svg [^>]*viewBox="0 0 \d+ \d+"[^>]*role="img"[^>]*aria-label="QR-code voor '
                      r'https://amsterdam.test/praatmee"', page)
     assert '<p class="kiosk-link">amsterdam.test/praatmee</p>' in page
@@ -128,9 +128,9 @@ def test_guide_links_kiosk_handout_and_snippet_for_every_active_campaign(with_ca
 def test_campaign_kiosk_encodes_the_campaign_address_and_shows_its_call(with_campaign, client, mastodon):
     mastodon.standard()
     page = client.get("/kiosk/bieb-oost").text
-    assert "<h1>Stel je vraag aan de bieb</h1>" in page
+    assert "<h1 dir=\"auto\">Stel je vraag aan de bieb</h1>" in page
     assert 'aria-label="QR-code voor https://amsterdam.test/praatmee/c/bieb-oost"' in page
-    assert "<h1>Ask the library</h1>" in client.get("/en/kiosk/bieb-oost").text
+    assert "<h1 dir=\"auto\">Ask the library</h1>" in client.get("/en/kiosk/bieb-oost").text
     assert client.get("/kiosk/bestaat-niet").status_code == 404
 
 

@@ -261,7 +261,7 @@ def test_qr_svg_download_and_unknown_downloads(staff_client):
     create_campaign(staff_client)
     svg = staff_client.get("/beheer/campagnes/bieb-oost/download/qr.svg")
     assert svg.mimetype == "image/svg+xml" and b"<svg" in svg.data[:200]
-    assert staff_client.get("/beheer/campagnes/bieb-oost/download/poster-a5.pdf").status_code == 404
+    assert staff_client.get("/beheer/campagnes/bieb-oost/download/poster-a7.pdf").status_code == 404
     assert staff_client.get("/beheer/campagnes/bieb-oost/download/poster-a4.pdf?lang=fr").status_code == 404
     assert staff_client.get("/beheer/campagnes/nope/download/poster-a4.pdf").status_code == 404
 

@@ -1,36 +1,50 @@
-"""Posters (A4, A3, A6 table card), the handout, social images and the bare QR code of a campaign.
+"""Printed matter of a campaign: posters from the A6 table card to the bus shelter (abri), the
+handout, the social images and the bare QR code.
 
-Everything is drawn with Pillow at 300 dpi; a PDF is that raster on a page of the exact paper size.
+Posters and the handout are vector PDFs (reportlab): real text in the committed open fonts, embedded
+as subsets, and the QR code as paths drawn from the `qrcode` matrix, never an image. A poster PNG is
+that PDF rendered by pypdfium2, so the two always match. Social images are raster (Pillow). One
+layout serves them all: positions in pixels at 300 dpi, which the PDF turns into points.
 No Flask and no translation here: the caller hands over text that is already in the right language.
 """
 
 from __future__ import annotations
 
 import io
+import math
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
 from typing import Literal, TypeVar
 
+import arabic_reshaper
+import pypdfium2
 import qrcode
+from bidi import get_display
 from PIL import Image, ImageDraw, ImageFont
 from qrcode.constants import ERROR_CORRECT_Q
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
 
 from ..resources import FONTS
 
-Size = Literal["A4", "A3", "A6"]
+Size = str  # one of SIZES
 Format = Literal["pdf", "png", "svg"]
 SocialKind = Literal["square", "story"]
 HandoutSheet = Literal["A4", "A5"]
 
-SIZES: tuple[str, ...] = ("A4", "A3", "A6")
+SIZES: tuple[str, ...] = ("A6", "A5", "A4", "A3", "A2", "A1", "A0", "abri")
 FORMATS: tuple[str, ...] = ("pdf", "png", "svg")
 SOCIAL_KINDS: tuple[str, ...] = ("square", "story")
 HANDOUT_SHEETS: tuple[str, ...] = ("A4", "A5")
 
-DPI = 300
+DPI = 300  # the layout's unit: a pixel at 300 dpi; the PDF turns it into points
 QUIET_ZONE = 4  # modules of white around the symbol, as ISO/IEC 18004 asks
+BLEED_MM = 3  # what --bleed adds on each side, with crop marks in it
+ABRI_SAFE_MM = 30  # a bus shelter's frame hides the edge: text and code stay this far inside
 
 FONT_DIR = FONTS
 
@@ -41,11 +55,42 @@ CITY_RED = (0xEC, 0x00, 0x00)  # identity only: the crosses and the band, never 
 QR_DARK = (0, 0, 0)
 CUT_MARK = (0xB4, 0xB4, 0xB4)
 
+# Trimmed paper, portrait (width, height) in millimetres; the abri is the bus-shelter poster.
+PAPER_MM: dict[str, tuple[int, int]] = {
+    "A6": (105, 148), "A5": (148, 210), "A4": (210, 297), "A3": (297, 420), "A2": (420, 594),
+    "A1": (594, 841), "A0": (841, 1189), "abri": (1185, 1750),
+}
+# How far away each product is read and scanned from, in metres.
+READING_DISTANCE_M: dict[str, float] = {
+    "A6": 0.4, "A5": 0.5, "A4": 0.6, "A3": 0.9, "A2": 1.5, "A1": 1.5, "A0": 2.5, "abri": 2.5,
+    "handout": 0.4,
+}
+# The smallest the QR symbol may print (quiet zone not counted): at least a tenth of the distance
+# it is scanned from (a printing rule of thumb, not part of ISO/IEC 18004).
+QR_MIN_CM: dict[str, float] = {
+    "A6": 4, "A5": 5, "A4": 6, "A3": 9, "A2": 15, "A1": 15, "A0": 25, "abri": 25,
+}
+
+
+def _mm_px(mm: float) -> int:
+    return round(mm / 25.4 * DPI)
+
+
 # Paper at 300 dpi, portrait (width, height).
-_PAPER_PX = {"A3": (3508, 4961), "A4": (2480, 3508), "A5": (1748, 2480), "A6": (1240, 1748)}
-# The smallest the symbol itself may print (quiet zone not counted): 6 cm on A4, 9 cm on A3, 4 cm
-# on the cards that are scanned from close by.
-_QR_MIN_SYMBOL_PX = {"A4": 709, "A3": 1063, "A6": 473}
+_PAPER_PX = {size: (_mm_px(w), _mm_px(h)) for size, (w, h) in PAPER_MM.items()}
+_QR_MIN_SYMBOL_PX = {size: math.ceil(cm * 10 / 25.4 * DPI) for size, cm in QR_MIN_CM.items()}
+# The handout's cards are held in the hand, about 0.3 m from the phone: 3 cm.
+_HANDOUT_QR_MIN_SYMBOL_PX = 355
+
+# No headline is set smaller than capitals of 1/170 of the reading distance (Liberation Sans'
+# capitals are 0.73 em): about 9.5 pt on the cards at 0.4 m, 14 pt on A4 at 0.6 m, 21 pt on A3 at
+# 0.9 m, 36 pt on A2/A1 at 1.5 m and 59 pt on A0 and the abri at 2.5 m. Social images are seen on a
+# phone's screen, about 7 cm wide at 0.3 m: no headline there under 40 px of 1080.
+_SOCIAL_FLOOR_PX = 40
+
+
+def _readable_px(distance_m: float) -> int:
+    return math.ceil(distance_m * 1000 / 170 / 0.729 / 25.4 * DPI)
 
 
 # --- what the caller hands over ----------------------------------------------------------------
@@ -57,10 +102,11 @@ class PosterText:
 
     headline: str  # the campaign's call to action, e.g. "Stel je vraag aan het Innovatieteam"
     why: str = ""  # one line on why: "Praat mee met de gemeente op Mastodon — eerst lezen mag ook"
-    signup: str = ""  # "Account aanmaken kost 2 minuten"
+    reason: str = ""  # the last line, the reason to join: "Jouw input → zichtbaar resultaat"
     sms: str | None = None  # "Stuur PRAATMEE naar 4444", or None for no SMS line
     steps: tuple[str, ...] = ()  # the numbered steps of the handout (four, ideally)
     tagline: str = ""  # "Praat mee op Mastodon", for the social images
+    scan: str = ""  # beside the QR code on posters: "Scan met de camera van je telefoon"
 
     def __post_init__(self) -> None:
         if not self.headline.strip():
@@ -174,8 +220,13 @@ class Layout:
 # --- the public entries ------------------------------------------------------------------------
 
 
-def render(spec: PosterSpec, size: Size, fmt: Format) -> bytes:
-    """The poster of `size` as PDF or PNG (300 dpi); "svg" is the bare QR at the poster's size."""
+def render(spec: PosterSpec, size: Size, fmt: Format, *, bleed: bool = False,
+           dpi: int | None = None) -> bytes:
+    """The poster of `size` as a vector PDF, as PNG (the same PDF rendered), or "svg": the bare QR.
+
+    `bleed` adds BLEED_MM on each side with crop marks (PDF and PNG). A PNG is 300 dpi up to A3
+    and less for the larger sizes (at most about 40 megapixels); `dpi` asks for another.
+    """
     _check("size", size, SIZES)
     _check("format", fmt, FORMATS)
     if fmt == "svg":
@@ -186,8 +237,38 @@ def render(spec: PosterSpec, size: Size, fmt: Format) -> bytes:
         width_mm = module_px * (modules + 2 * QUIET_ZONE) / DPI * 25.4
         svg = qr_svg(spec.url, label=spec.url, width_mm=width_mm)
         return f'<?xml version="1.0" encoding="UTF-8"?>\n{svg}\n'.encode()
-    image = _paint(poster_layout(spec, size))
-    return _pdf(image, title=spec.texts[0].headline) if fmt == "pdf" else _png(image)
+    layout = poster_layout(spec, size)
+    pdf = _pdf([(layout, 0, 0)], (layout.width, layout.height), spec, _product_name(size),
+               bleed=bleed)
+    if fmt == "pdf":
+        return pdf
+    return pdf_to_png(pdf, dpi or png_dpi(size))
+
+
+def png_dpi(size: Size) -> int:
+    """300 dpi where that stays under about 40 megapixels, else the most that does (in steps)."""
+    width_mm, height_mm = PAPER_MM[size]
+    inches = width_mm * height_mm / 25.4**2
+    return next(dpi for dpi in (300, 200, 150, 100, 72, 50) if inches * dpi * dpi <= 40e6)
+
+
+def pdf_to_png(pdf: bytes, dpi: int) -> bytes:
+    """The first page of `pdf` rendered at `dpi` (pypdfium2), tagged with that resolution."""
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        page = document[0]
+        width, height = (round(points * dpi / 72) for points in page.get_size())
+        # pdfium rounds up: a last column that is mostly off the paper is cut, so A4 at 300 dpi is
+        # 2480 × 3508 pixels like every other A4 at 300 dpi.
+        image = page.render(scale=dpi / 72).to_pil().convert("RGB").crop((0, 0, width, height))
+    finally:
+        document.close()
+    return _png(image, dpi=dpi)
+
+
+def _product_name(size: Size) -> str:
+    width, height = PAPER_MM[size]
+    return f"poster {size} ({width} × {height} mm)"
 
 
 def qr_svg(url: str, label: str, *, width_mm: float | None = None) -> str:
@@ -225,32 +306,25 @@ def qr_png(url: str, *, module_px: int = 20) -> bytes:
 
 
 def handout_pdf(spec: PosterSpec, sheet: HandoutSheet = "A4") -> bytes:
-    """A6 handout cards to cut: four on an A4 sheet, or two on an A5 sheet (landscape).
+    """A6 handout cards to cut, as a vector PDF: four on an A4 sheet, or two on A5 (landscape).
 
-    With two languages the cards alternate between them.
+    With two languages the cards alternate between them. Dashed cut lines run between the cards,
+    with cut marks where they meet the sheet's edges.
     """
     _check("sheet", sheet, HANDOUT_SHEETS)
-    cards = [_paint(handout_card_layout(spec, language)) for language in range(len(spec.texts))]
+    cards = [handout_card_layout(spec, language) for language in range(len(spec.texts))]
     card_w, card_h = _PAPER_PX["A6"]
     if sheet == "A4":
         (width, height), rows = _PAPER_PX["A4"], 2
     else:
         (height, width), rows = _PAPER_PX["A5"], 1
-    page = Image.new("RGB", (width, height), WHITE)
     top = (height - rows * card_h) // 2  # A6 is a hair shorter than half an A4
-    for row in range(rows):
-        for column in range(2):
-            page.paste(cards[column % len(cards)], (column * card_w, top + row * card_h))
-    # Light dashed cut lines between the cards; the sheet's own edges are the outer cuts.
-    draw = ImageDraw.Draw(page)
-    dash = 24
-    for y in range(0, height, 2 * dash):
-        draw.rectangle((card_w - 1, y, card_w, y + dash - 1), fill=CUT_MARK)
-    for row in range(1, rows):
-        y = top + row * card_h
-        for x in range(0, width, 2 * dash):
-            draw.rectangle((x, y - 1, x + dash - 1, y), fill=CUT_MARK)
-    return _pdf(page, title=spec.texts[0].headline)
+    placed = [
+        (cards[column % len(cards)], column * card_w, top + row * card_h)
+        for row in range(rows) for column in range(2)
+    ]
+    cuts = [("v", card_w)] + [("h", top + row * card_h) for row in range(rows + 1)]
+    return _pdf(placed, (width, height), spec, f"handout: {2 * rows} A6 cards on {sheet}", cuts=cuts)
 
 
 def social_png(spec: PosterSpec, kind: SocialKind = "square", with_qr: bool = False) -> bytes:
@@ -259,7 +333,7 @@ def social_png(spec: PosterSpec, kind: SocialKind = "square", with_qr: bool = Fa
 
 
 def poster_layout(spec: PosterSpec, size: Size) -> Layout:
-    """The poster of `size` at 300 dpi: A4 and A3 posters, or the A6 table card."""
+    """The poster of `size` at 300 dpi: the A6 table card, A5 to A0, or the abri."""
     _check("size", size, SIZES)
     return _layout(_poster_design(spec, size), spec.url, spec.city)
 
@@ -273,6 +347,42 @@ def social_layout(spec: PosterSpec, kind: SocialKind = "square", with_qr: bool =
     """A social image: square 1080×1080 or story 1080×1920."""
     _check("kind", kind, SOCIAL_KINDS)
     return _layout(_social_design(spec, kind, with_qr), spec.url, spec.city)
+
+
+# What a campaign's call to action is printed on, as the rules name it: (product, size or kind).
+PRODUCTS: tuple[tuple[str, str], ...] = (
+    *(("poster", size) for size in SIZES), ("handout", "A6"), ("social", "square"), ("social", "story"),
+)
+
+
+def fit_problems(headlines: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The PRODUCTS on which these calls to action cannot be set at a readable size.
+
+    One headline is a one-language product; two are the bilingual one (the handout has a card per
+    language, so it is checked for one headline only). The answer holds whatever the other texts,
+    the SMS line and the URL are: it is checked against the last arrangement `_layout` tries, with
+    every other block at the most room it may take. Campaign rules call this, so every call to
+    action they accept renders on every product.
+    """
+    headlines = tuple(dict.fromkeys(text for text in headlines if text.strip()))
+    if not headlines:
+        return []
+    spec = PosterSpec("https://example.org/c/xx", "x", tuple(PosterText(text, steps=("x",)) for text in headlines))
+    problems = []
+    for product, option in PRODUCTS:
+        if product == "handout" and len(headlines) > 1:
+            continue
+        if product == "poster":
+            design = _poster_design(spec, option)
+        elif product == "handout":
+            design = _card_design(spec, spec.texts[0])
+        else:
+            design = _social_design(spec, option, with_qr=True)
+        headline = next(item for item in design.flow if isinstance(item, _Slot) and item.cap is None)
+        fitted = _set(headline, headline.floor_px or headline.min_px, _content(design).width, True)
+        if _within(fitted, _guaranteed_headline_room(design)) is None:
+            problems.append((product, option))
+    return problems
 
 
 def _check(what: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -306,6 +416,10 @@ class _Slot:
     ratio: float | None = None  # its size at most this fraction of the headline's
     align: Literal["left", "center"] = "left"
     leading: float = 1.18
+    # The headline only: the smallest size still readable from the product's distance, used as a
+    # last resort once every droppable block is gone (the rules guarantee the fit at this size).
+    floor_px: int | None = None
+    drop: int = 0  # 0: always shown; 1, 2: left out (1 first) when the headline needs the room
 
 
 @dataclass(frozen=True)
@@ -313,6 +427,7 @@ class _QrSlot:
     outer: int  # the wanted width, quiet zone included
     min_symbol: int  # how small it may get when the text needs the room (quiet zone not counted)
     gap_before: int
+    largest: int = 0  # grows up to this width (quiet zone included) into room left over
 
 
 _SPRING = "spring"
@@ -339,6 +454,9 @@ def _poster_design(spec: PosterSpec, size: str) -> _Design:
     def px(value: float, scale: float = t) -> int:
         return round(value * scale)
 
+    def margin(value: float) -> int:
+        return max(px(value, s), _mm_px(ABRI_SAFE_MM) if size == "abri" else 0)
+
     # The second language comes after the first, a little smaller and never bold.
     def in_both(attribute: str, bold: bool, second_scale: float) -> tuple[_Para, ...]:
         return tuple(
@@ -347,31 +465,40 @@ def _poster_design(spec: PosterSpec, size: str) -> _Design:
             if (value := getattr(text, attribute)).strip()
         )
 
+    # The last lines: the reason to join, then the SMS line where there is one.
     footer: list[_Para] = []
     for index, text in enumerate(spec.texts):
         scale = 1.0 if index == 0 else 0.85
-        if text.signup.strip():
-            footer.append(_Para(text.signup, bold=index == 0, scale=scale))
+        if text.reason.strip():
+            footer.append(_Para(text.reason, bold=index == 0, scale=scale))
         if text.sms and text.sms.strip():
             footer.append(_Para(text.sms, scale=scale))
 
     flow: list[_Slot | _QrSlot | str] = [
         _Slot(
-            "headline", in_both("headline", bold=True, second_scale=0.78),
-            max_px=px(300), min_px=px(84, s), gap_before=px(100, s), leading=1.12,
+            "headline", _headlines(spec, second_scale=0.78),
+            max_px=px(300), min_px=px(84, s), floor_px=_readable_px(READING_DISTANCE_M[size]),
+            gap_before=px(100, s), leading=1.12,
         ),
     ]
     if why := in_both("why", bold=False, second_scale=0.85):
         flow.append(_Slot(
             "why", why, max_px=px(112), min_px=px(62), cap=px(2 * 135 * len(why)),
-            gap_before=px(50, s), ratio=0.45,
+            gap_before=px(50, s), ratio=0.45, drop=1,
+        ))
+    flow.append(_SPRING)
+    scan = in_both("scan", bold=False, second_scale=0.9)
+    if scan:  # right above the code: what to do with it
+        flow.append(_Slot(
+            "scan", scan, max_px=px(84), min_px=px(44), cap=px(105 * len(scan)),
+            gap_before=px(60, s), align="center", leading=1.15,
         ))
     flow += [
-        _SPRING,
         _QrSlot(
-            outer=round(width * (0.5 if size == "A6" else 0.4)),
+            outer=round(width * (0.5 if size == "A6" else 0.45)),
             min_symbol=_QR_MIN_SYMBOL_PX[size],
-            gap_before=px(60, s),
+            gap_before=px(24 if scan else 60, s),
+            largest=round(width * 0.6),
         ),
         _Slot(
             "link", (_Para(spec.short_link, bold=True),), max_px=px(170), min_px=px(84),
@@ -383,12 +510,24 @@ def _poster_design(spec: PosterSpec, size: str) -> _Design:
             _SPRING,
             _Slot(
                 "footer", tuple(footer), max_px=px(100), min_px=px(60),
-                cap=px(125 * len(footer) + 100), gap_before=px(60, s), ratio=0.4,
+                cap=px(125 * len(footer) + 100), gap_before=px(60, s), ratio=0.4, drop=2,
             ),
         ]
     return _Design(
-        width=width, height=height, side=px(150, s), top=px(150, s), bottom=px(100, s),
+        width=width, height=height, side=margin(150), top=margin(150), bottom=px(100, s),
         band=px(120, s), crosses=px(250, s), city_px=(px(90), px(40)), flow=tuple(flow),
+    )
+
+
+def _headlines(spec: PosterSpec, second_scale: float) -> tuple[_Para, ...]:
+    """The call to action in each language; an English one that is the Dutch text is shown once."""
+    seen: list[str] = []
+    for text in spec.texts:
+        if text.headline not in seen:
+            seen.append(text.headline)
+    return tuple(
+        _Para(text, bold=index == 0, scale=1.0 if index == 0 else second_scale)
+        for index, text in enumerate(seen)
     )
 
 
@@ -399,18 +538,18 @@ def _card_design(spec: PosterSpec, text: PosterText) -> _Design:
     steps = tuple(_Para(step, number=f"{n}.") for n, step in enumerate(text.steps, start=1))
     flow = (
         _Slot(
-            "headline", (_Para(text.headline, bold=True),), max_px=96, min_px=44, gap_before=50,
-            leading=1.12,
+            "headline", (_Para(text.headline, bold=True),), max_px=96, min_px=44,
+            floor_px=_readable_px(READING_DISTANCE_M["handout"]), gap_before=50, leading=1.12,
         ),
         _SPRING,
-        _QrSlot(outer=round(width * 0.46), min_symbol=_QR_MIN_SYMBOL_PX["A6"], gap_before=30),
+        _QrSlot(outer=round(width * 0.46), min_symbol=_HANDOUT_QR_MIN_SYMBOL_PX, gap_before=30),
         _Slot(
             "link", (_Para(spec.short_link, bold=True),), max_px=76, min_px=40, cap=100,
             gap_before=10, align="center",
         ),
         _SPRING,
         # The steps are what the card is for: they get their room before the headline does.
-        _Slot("steps", steps, max_px=50, min_px=36, cap=round(height * 0.36), gap_before=30),
+        _Slot("steps", steps, max_px=50, min_px=36, cap=400, gap_before=30),
     )
     # Generous margins: the card is cut by hand, and office printers do not print to the edge.
     return _Design(
@@ -422,10 +561,7 @@ def _card_design(spec: PosterSpec, text: PosterText) -> _Design:
 def _social_design(spec: PosterSpec, kind: str, with_qr: bool) -> _Design:
     story = kind == "story"
     width, height = (1080, 1920) if story else (1080, 1080)
-    headline = tuple(
-        _Para(text.headline, bold=index == 0, scale=1.0 if index == 0 else 0.75)
-        for index, text in enumerate(spec.texts)
-    )
+    headline = _headlines(spec, second_scale=0.75)
     taglines = tuple(
         _Para(text.tagline, bold=index == 0, scale=1.0 if index == 0 else 0.85)
         for index, text in enumerate(spec.texts)
@@ -434,28 +570,28 @@ def _social_design(spec: PosterSpec, kind: str, with_qr: bool) -> _Design:
     flow: list[_Slot | _QrSlot | str] = [
         _SPRING,
         _Slot(
-            "headline", headline, max_px=140 if story else 110, min_px=44, gap_before=40,
-            leading=1.12,
+            "headline", headline, max_px=140 if story else 110, min_px=44,
+            floor_px=_SOCIAL_FLOOR_PX, gap_before=40, leading=1.12,
         ),
     ]
     if taglines:
         flow.append(_Slot(
             "tagline", taglines, max_px=64 if story else 54, min_px=34, cap=200, gap_before=36,
-            ratio=0.6,
+            ratio=0.6, drop=1,
         ))
     flow.append(_SPRING)
     if with_qr:
         flow.append(_QrSlot(
-            outer=560 if story else 360, min_symbol=400 if story else 260, gap_before=10,
+            outer=560 if story else 360, min_symbol=400 if story else 200, gap_before=10,
         ))
     flow.append(_Slot(
         "link", (_Para(spec.short_link, bold=True),), max_px=76 if story else 64, min_px=32,
-        cap=110, gap_before=20,
+        cap=110 if story else 90, gap_before=20,
     ))
     # A story keeps clear of the strips at the top and bottom where the apps put their buttons.
     return _Design(
-        width=width, height=height, side=80, top=270 if story else 80,
-        bottom=250 if story else 50, band=30, crosses=120 if story else 100, city_px=(46, 26),
+        width=width, height=height, side=80 if story else 60, top=270 if story else 80,
+        bottom=250 if story else 50, band=30, crosses=120 if story else 84, city_px=(46, 26),
         flow=tuple(flow),
     )
 
@@ -464,17 +600,16 @@ def _social_design(spec: PosterSpec, kind: str, with_qr: bool) -> _Design:
 
 
 def _layout(design: _Design, url: str, city: str) -> Layout:
-    content = Box(
-        design.side, design.top, design.width - design.side,
-        design.height - design.band - design.bottom,
-    )
+    content = _content(design)
     width = content.width
     crosses, city_block = _header(design, content, city)
 
     # The headline's size is the one knob: the other blocks follow it (up to `ratio` of it, so the
     # headline stays the largest) and the largest headline that leaves room for them wins. Only if
     # even the smallest headline does not fit does the QR shrink to its minimum, and only after
-    # that are long words broken between letters.
+    # that are long words broken between letters. Then the droppable blocks go, one rank at a time,
+    # and last of all the headline may go down to its floor: the smallest size still readable from
+    # the product's distance. `fit_problems` holds the rules to that last arrangement.
     qr_index = next((i for i, item in enumerate(design.flow) if isinstance(item, _QrSlot)), None)
     matrix = _qr_matrix(url) if qr_index is not None else ()
     qr_side = len(matrix) + 2 * QUIET_ZONE  # in modules
@@ -484,44 +619,70 @@ def _layout(design: _Design, url: str, city: str) -> Layout:
         smallest = -(-qr_slot.min_symbol // len(matrix))
         preferred = max(smallest, qr_slot.outer // qr_side)
         module_choices = (preferred, smallest) if smallest < preferred else (preferred,)
-    gaps = sum(item.gap_before for item in design.flow if not isinstance(item, str))
-    room = content.height - design.crosses - gaps
-    slots = {index: item for index, item in enumerate(design.flow) if isinstance(item, _Slot)}
-    (headline_index,) = (index for index, slot in slots.items() if slot.cap is None)
-    headline_slot = slots[headline_index]
-    settled: dict[tuple[int, int], _Fitted] = {}
+    all_slots = {index: item for index, item in enumerate(design.flow) if isinstance(item, _Slot)}
+    (headline_index,) = (index for index, slot in all_slots.items() if slot.cap is None)
+    headline_slot = all_slots[headline_index]
+    settled: dict[tuple[int, int], _Fitted | None] = {}
 
-    def arrangement(px: int, break_words: bool, module_px: int) -> dict[int, _Fitted] | None:
+    def arrangement(
+        px: int, break_words: bool, module_px: int, shown: dict[int, _Slot], room: int
+    ) -> dict[int, _Fitted] | None:
         fitted: dict[int, _Fitted] = {}
-        for index, slot in slots.items():
+        for index, slot in shown.items():
             if index != headline_index:
                 limit = round(slot.ratio * px) if slot.ratio else slot.max_px
                 if (index, limit) not in settled:
-                    settled[index, limit] = _fit(slot, width, slot.cap, limit)
+                    try:
+                        settled[index, limit] = _fit(slot, width, slot.cap, limit)
+                    except DoesNotFit:
+                        if not slot.drop:
+                            raise
+                        settled[index, limit] = None  # the next level leaves it out
+                if settled[index, limit] is None:
+                    return None
                 fitted[index] = settled[index, limit]
         left = room - qr_side * module_px - sum(block.height for block in fitted.values())
         headline = _within(_set(headline_slot, px, width, break_words), left)
         return None if headline is None else {**fitted, headline_index: headline}
 
-    for break_words, module_px in ((b, m) for b in (False, True) for m in module_choices):
-        fitted = _largest(
-            headline_slot.min_px, headline_slot.max_px,
-            lambda px, words=break_words, module=module_px: arrangement(px, words, module),
+    fitted = None
+    for dropped, low in _levels(design):
+        flow = _shown(design, dropped)
+        shown = {index: item for index, item in flow if isinstance(item, _Slot)}
+        room = content.height - design.crosses - sum(
+            item.gap_before for _, item in flow if not isinstance(item, str)
         )
+        for break_words, module_px in ((b, m) for b in (False, True) for m in module_choices):
+            fitted = _largest(
+                low, headline_slot.max_px,
+                lambda px, words=break_words, module=module_px, shown=shown, room=room: arrangement(
+                    px, words, module, shown, room),
+            )
+            if fitted is not None:
+                break
         if fitted is not None:
             break
     else:
         raise _too_long(headline_slot)
 
     heights = {index: block.height for index, block in fitted.items()}
-    if qr_index is not None:
-        heights[qr_index] = qr_side * module_px
-    springs = design.flow.count(_SPRING)
     spare = room - sum(heights.values())
+    if qr_index is not None:
+        # A larger code where the page has room to spare (A4's bottom quarter, say), keeping a
+        # little air between the blocks.
+        keep = round(content.height * 0.06)
+        while (
+            qr_side * (module_px + 1) <= qr_slot.largest
+            and spare - qr_side * (module_px + 1) >= keep
+        ):
+            module_px += 1
+        heights[qr_index] = qr_side * module_px
+        spare -= heights[qr_index]
+    springs = sum(1 for _, item in flow if item == _SPRING)
     blocks = [city_block]
     qr = None
     y = content.y0 + design.crosses
-    for index, item in enumerate(design.flow):
+    for index, item in flow:
         if item == _SPRING:
             y += spare // springs
             continue
@@ -538,6 +699,54 @@ def _layout(design: _Design, url: str, city: str) -> Layout:
     if design.band:
         band = Box(0, design.height - design.band, design.width, design.height)
     return Layout(design.width, design.height, content, tuple(blocks), qr, crosses, band)
+
+
+def _content(design: _Design) -> Box:
+    return Box(
+        design.side, design.top, design.width - design.side,
+        design.height - design.band - design.bottom,
+    )
+
+
+def _levels(design: _Design) -> list[tuple[int, int]]:
+    """(blocks dropped up to this rank, smallest headline size) in the order they are tried."""
+    headline = next(item for item in design.flow if isinstance(item, _Slot) and item.cap is None)
+    ranks = sorted({item.drop for item in design.flow if isinstance(item, _Slot)} | {0})
+    levels = [(rank, headline.min_px) for rank in ranks]
+    if headline.floor_px is not None and headline.floor_px < headline.min_px:
+        levels.append((ranks[-1], headline.floor_px))
+    return levels
+
+
+def _shown(design: _Design, dropped: int) -> list[tuple[int, _Slot | _QrSlot | str]]:
+    return [
+        (index, item) for index, item in enumerate(design.flow)
+        if not (isinstance(item, _Slot) and 0 < item.drop <= dropped)
+    ]
+
+
+# Every URL of up to 450 bytes is a QR version of 1 to 20 at level Q (21 to 97 modules a side).
+_QR_MODULE_COUNTS = range(21, 98, 4)
+
+
+def _guaranteed_headline_room(design: _Design) -> int:
+    """The height the headline has in the last arrangement whatever the other texts and the URL.
+
+    With every droppable block gone, each block that stays takes at most its `cap`, and the QR
+    code at its smallest takes at most this much for any URL the posters print.
+    """
+    flow = [item for _, item in _shown(design, max(rank for rank, _ in _levels(design)))]
+    room = _content(design).height - design.crosses
+    room -= sum(item.gap_before for item in flow if not isinstance(item, str))
+    for item in flow:
+        if isinstance(item, _QrSlot):
+            room -= max(
+                -(-item.min_symbol // modules) * (modules + 2 * QUIET_ZONE)
+                for modules in _QR_MODULE_COUNTS
+            )
+        elif isinstance(item, _Slot) and item.cap is not None:
+            room -= item.cap
+    return room
 
 
 def _header(design: _Design, content: Box, city: str) -> tuple[tuple[Box, ...], TextBlock]:
@@ -597,9 +806,14 @@ def _within(fitted: _Fitted | None, height: int) -> _Fitted | None:
     return fitted if fitted is not None and fitted.height <= height else None
 
 
-def _too_long(slot: _Slot) -> ValueError:
+class DoesNotFit(ValueError):
+    """A text cannot be set at a readable size. The campaign rules refuse such calls to action
+    (`fit_problems`), so only a campaign stored before that rule can still meet this."""
+
+
+def _too_long(slot: _Slot) -> DoesNotFit:
     chars = sum(len(para.text) for para in slot.paras)
-    return ValueError(
+    return DoesNotFit(
         f"the {slot.role} text ({chars} characters) does not fit at a readable size; shorten it"
     )
 
@@ -616,9 +830,24 @@ def _set(slot: _Slot, px: int, width: int, break_words: bool) -> _Fitted | None:
             return None
         if index:
             height += _para_gap(para_px)
-        height += len(lines) * round(para_px * slot.leading)
+        height += sum(_line_room(line, para_px, para.bold, slot.leading)[1] for line in lines)
         paras.append((para, para_px, tuple(lines)))
     return _Fitted(px, height, tuple(paras))
+
+
+def _line_room(text: str, px: int, bold: bool, leading: float) -> tuple[int, int]:
+    """How far a line's top sits below its slot, and the height it takes.
+
+    A fallback font (Arabic's tall letters and marks) may reach above or below Liberation Sans'
+    own ascender and descender: such a line moves down and takes the room its glyphs need.
+    """
+    ascent, descent = _pil_font(0, px, bold).getmetrics()
+    above, below = ascent, descent
+    for font in {piece.font for piece in _pieces(text, px, bold)} - {0}:
+        other_ascent, other_descent = _pil_font(font, px, bold).getmetrics()
+        above, below = max(above, other_ascent), max(below, other_descent)
+    shift = above - ascent
+    return shift, max(round(px * leading), above + below) if shift or below > descent else round(px * leading)
 
 
 def _indent(para: _Para, px: int) -> int:
@@ -629,48 +858,106 @@ def _para_gap(px: int) -> int:
     return round(px * 0.45)
 
 
-def _wrap(
-    text: str, font: ImageFont.FreeTypeFont, width: int, break_words: bool
-) -> list[str] | None:
+def _wrap(text: str, font: _Face, width: int, break_words: bool) -> list[str] | None:
     """Greedy word wrap; None if it cannot be done within `width`."""
     lines: list[str] = []
     current = ""
+    # Left to right, a line is as wide as its words and spaces (no kerning, no shaping across a
+    # space), so a candidate line costs an addition, not a measurement; the ink of its first and
+    # last glyph may stick out a little. Right-to-left text is measured whole.
+    additive = not _RTL_CHAR.search(text)
+    space = _word_extent(" ", font.px, font.bold)[1] if additive else 0.0
+    current_left = current_width = 0.0
     for word in text.split():
-        candidate = f"{current} {word}" if current else word
-        if _fits(font, candidate, width):
-            current = candidate
+        if additive:
+            word_left, word_advance, word_right = _word_extent(word, font.px, font.bold)
+            if current:
+                first_left = current_left
+                total = current_width + space + word_advance
+            else:
+                first_left, total = word_left, word_advance
+            fits = total - first_left + word_right <= width
+        else:
+            fits = _fits(font, f"{current} {word}" if current else word, width)
+        if fits:
+            current = f"{current} {word}" if current else word
+            if additive:
+                current_left, current_width = first_left, total
             continue
         if current:
             lines.append(current)
             current = ""
         if _fits(font, word, width):
             current = word
+            if additive:
+                current_left, current_width = word_left, word_advance
             continue
         if not break_words:
             return None
-        # Wider than the line: break it between letters (no hyphen, it may well be a URL).
-        for char in word:
-            if _fits(font, current + char, width):
-                current += char
-            elif current:
-                lines.append(current)
-                current = char
-            else:
+        # Wider than the line: break it between letters (no hyphen, it may well be a URL), as many
+        # letters to a line as fit (found by bisecting: a prefix only grows with its length).
+        while word:
+            low, high = 0, len(word)
+            while low < high:
+                middle = (low + high + 1) // 2
+                if _fits(font, word[:middle], width):
+                    low = middle
+                else:
+                    high = middle - 1
+            if low == 0:
                 return None
+            if low == len(word):
+                current = word
+                if additive:
+                    current_left, current_width, _ = _word_extent(word, font.px, font.bold)
+                break
+            lines.append(word[:low])
+            word = word[low:]
     if current:
         lines.append(current)
     return lines
 
 
-def _fits(font: ImageFont.FreeTypeFont, text: str, width: int) -> bool:
+def _fits(font: _Face, text: str, width: int) -> bool:
     left, right = _ink_extent(font, text)
     return right - left <= width
 
 
-def _ink_extent(font: ImageFont.FreeTypeFont, text: str) -> tuple[int, int]:
-    """Left overhang (0 or less) and right edge of the glyphs when drawn from x = 0."""
-    left, _, right, _ = font.getbbox(text, anchor="la")
-    return min(left, 0), max(right, 0)
+def _ink_extent(font: _Face, text: str) -> tuple[int, int]:
+    """Left overhang (0 or less) and right edge of the glyphs when drawn from x = 0.
+
+    From the advances and the ink of the first and last glyph only: what lies between them cannot
+    reach further out, and measuring every glyph's ink is what made laying out slow.
+    """
+    pieces = _pieces(text, font.px, font.bold)
+    if not pieces:
+        return 0, 0
+    first, last = pieces[0], pieces[-1]
+    total = last.x + last.width
+    left = _glyph_ink(first.text[0], first.font, font.px, font.bold)[0]
+    last_left, last_right = _glyph_ink(last.text[-1], last.font, font.px, font.bold)
+    advance = _pil_font(last.font, font.px, font.bold).getlength(last.text[-1])
+    return min(math.floor(left), 0), max(math.ceil(total - advance + last_right), math.ceil(total))
+
+
+@lru_cache(maxsize=16384)
+def _word_extent(word: str, px: int, bold: bool) -> tuple[float, float, float]:
+    """A left-to-right word's left overhang (0 or less), advance, and ink past its advance."""
+    pieces = _pieces(word, px, bold)
+    if not pieces:
+        return 0.0, 0.0, 0.0
+    first, last = pieces[0], pieces[-1]
+    advance = last.x + last.width
+    left = min(_glyph_ink(first.text[0], first.font, px, bold)[0], 0)
+    last_right = _glyph_ink(last.text[-1], last.font, px, bold)[1]
+    last_advance = _pil_font(last.font, px, bold).getlength(last.text[-1])
+    return left, advance, max(0.0, last_right - last_advance)
+
+
+@lru_cache(maxsize=8192)
+def _glyph_ink(char: str, font: int, px: int, bold: bool) -> tuple[int, int]:
+    left, _, right, _ = _pil_font(font, px, bold).getbbox(char, anchor="ls")
+    return left, right
 
 
 def _place(fitted: _Fitted, slot: _Slot, x0: int, y0: int, width: int) -> TextBlock:
@@ -684,12 +971,15 @@ def _place(fitted: _Fitted, slot: _Slot, x0: int, y0: int, width: int) -> TextBl
             left, right = _ink_extent(font, text)
             if slot.align == "center":
                 x = x0 + (width - (right - left)) // 2 - left
+            elif _is_rtl(para.text):  # Arabic or Hebrew lines start at the right
+                x = x0 + width - right
             else:
                 x = x0 + _indent(para, px) - left  # a glyph's overhang must not cross the margin
+            shift, room = _line_room(text, px, para.bold, slot.leading)
             if para.number and line_index == 0:
-                lines.append(_line(para.number, x0, y, px, bold=True))
-            lines.append(_line(text, x, y, px, para.bold))
-            y += round(px * slot.leading)
+                lines.append(_line(para.number, x0, y + shift, px, bold=True))
+            lines.append(_line(text, x, y + shift, px, para.bold))
+            y += room
     return TextBlock(slot.role, fitted.px, tuple(lines), _union(line.ink for line in lines))
 
 
@@ -708,11 +998,137 @@ def _union(boxes: Iterable[Box]) -> Box:
     )
 
 
-@lru_cache(maxsize=512)
-def _font(px: int, bold: bool) -> ImageFont.FreeTypeFont:
-    name = "LiberationSans-Bold.ttf" if bold else "LiberationSans-Regular.ttf"
-    # The basic layout engine gives the same pixels whether or not libraqm is installed.
-    return ImageFont.truetype(str(FONT_DIR / name), px, layout_engine=ImageFont.Layout.BASIC)
+# --- fonts ---------------------------------------------------------------------------------------
+# Liberation Sans first; what it cannot draw comes from the fallbacks, character by character.
+# Everything here is open-licensed (static/fonts/LICENSE-*.txt) and embedded in the PDFs as a
+# subset. Characters none of them can draw are refused by the campaign rules (`missing_glyphs`).
+
+FONT_FILES: tuple[tuple[str, str], ...] = (  # (regular, bold)
+    ("LiberationSans-Regular.ttf", "LiberationSans-Bold.ttf"),
+    ("NotoSansArabic-Regular.ttf", "NotoSansArabic-Bold.ttf"),
+    ("NotoSansHebrew-Regular.ttf", "NotoSansHebrew-Bold.ttf"),
+)
+_RTL = ((0x0590, 0x08FF), (0xFB1D, 0xFDFF), (0xFE70, 0xFEFF))
+_RTL_CHAR = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in _RTL) + "]")
+
+
+@lru_cache(maxsize=None)
+def _pdf_font(index: int, bold: bool) -> str:
+    """The font registered with reportlab (it embeds the subset a document uses)."""
+    name = FONT_FILES[index][bold].removesuffix(".ttf")
+    if name not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(name, str(FONT_DIR / FONT_FILES[index][bold])))
+    return name
+
+
+@lru_cache(maxsize=None)
+def _coverage(index: int, bold: bool) -> frozenset[int]:
+    return frozenset(pdfmetrics.getFont(_pdf_font(index, bold)).face.charToGlyph)
+
+
+@lru_cache(maxsize=4096)
+def _font_for(char: str, bold: bool) -> int:
+    code = ord(char)
+    for index in range(len(FONT_FILES)):
+        if code in _coverage(index, bold):
+            return index
+    return 0
+
+
+def _is_rtl(text: str) -> bool:
+    """Whether the first letter of `text` belongs to a right-to-left script."""
+    for char in text:
+        if any(low <= ord(char) <= high for low, high in _RTL):
+            return True
+        if char.isalpha():
+            return False
+    return False
+
+
+def _visual(text: str) -> str:
+    """The text in display order: right-to-left runs reversed (Unicode bidi), Arabic joined."""
+    if not _RTL_CHAR.search(text):
+        return text
+    return get_display(arabic_reshaper.reshape(text))
+
+
+def missing_glyphs(text: str) -> list[str]:
+    """The characters of `text`, as printed, that no committed font can draw (in order, once).
+
+    Both weights count: the first language's headline is bold, the second one's regular.
+    """
+    return [
+        char for char in dict.fromkeys(text + _visual(text))
+        if char != " " and not all(
+            any(ord(char) in _coverage(index, bold) for index in range(len(FONT_FILES)))
+            for bold in (False, True)
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class _Piece:
+    text: str  # in display order
+    font: int  # index into FONT_FILES
+    x: float  # where it starts, from the line's left end
+    width: float
+
+
+@lru_cache(maxsize=4096)
+def _pieces(text: str, px: int, bold: bool) -> tuple[_Piece, ...]:
+    """A line split into runs of one font each, in display order, with their positions."""
+    pieces: list[_Piece] = []
+    runs: list[list] = []
+    for char in _visual(text):
+        index = runs[-1][0] if char == " " and runs else _font_for(char, bold)
+        if runs and runs[-1][0] == index:
+            runs[-1][1] += char
+        else:
+            runs.append([index, char])
+    x = 0.0
+    for index, run in runs:
+        width = _pil_font(index, px, bold).getlength(run)
+        pieces.append(_Piece(run, index, x, width))
+        x += width
+    return tuple(pieces)
+
+
+class _Face:
+    """A size and weight of the font stack, measured and drawn with Pillow like one font."""
+
+    def __init__(self, px: int, bold: bool):
+        self.px, self.bold = px, bold
+        self.ascent = _pil_font(0, px, bold).getmetrics()[0]
+
+    def getbbox(self, text: str, anchor: str = "la") -> tuple[int, int, int, int]:
+        """The ink box from the left end of the ascender line (Pillow's "la" anchor)."""
+        boxes = []
+        for piece in _pieces(text, self.px, self.bold):
+            left, top, right, bottom = _pil_font(piece.font, self.px, self.bold).getbbox(
+                piece.text, anchor="ls")
+            boxes.append((piece.x + left, top + self.ascent, piece.x + right, bottom + self.ascent))
+        if not boxes:
+            return (0, 0, 0, 0)
+        return (math.floor(min(b[0] for b in boxes)), math.floor(min(b[1] for b in boxes)),
+                math.ceil(max(b[2] for b in boxes)), math.ceil(max(b[3] for b in boxes)))
+
+    def draw(self, draw: ImageDraw.ImageDraw, x: int, y: int, text: str, fill) -> None:
+        for piece in _pieces(text, self.px, self.bold):
+            draw.text((x + piece.x, y + self.ascent), piece.text, fill=fill, anchor="ls",
+                      font=_pil_font(piece.font, self.px, self.bold))
+
+
+@lru_cache(maxsize=1024)
+def _font(px: int, bold: bool) -> _Face:
+    return _Face(px, bold)
+
+
+@lru_cache(maxsize=1024)
+def _pil_font(index: int, px: int, bold: bool) -> ImageFont.FreeTypeFont:
+    # The basic layout engine gives the same pixels whether or not libraqm is installed, and the
+    # same advances as the PDF (no kerning): the order of right-to-left text is `_visual`'s job.
+    path = FONT_DIR / FONT_FILES[index][bold]
+    return ImageFont.truetype(str(path), px, layout_engine=ImageFont.Layout.BASIC)
 
 
 @lru_cache(maxsize=64)
@@ -747,8 +1163,7 @@ def _paint(layout: Layout) -> Image.Image:
         draw.rectangle((band.x0, band.y0, band.x1 - 1, band.y1 - 1), fill=CITY_RED)
     for block in layout.blocks:
         for line in block.lines:
-            font = _font(line.px, line.bold)
-            draw.text((line.x, line.y), line.text, font=font, fill=INK, anchor="la")
+            _font(line.px, line.bold).draw(draw, line.x, line.y, line.text, fill=INK)
     if layout.qr is not None:
         _draw_qr(draw, layout.qr)
     return image
@@ -784,12 +1199,127 @@ def _png(image: Image.Image, dpi: int | None = DPI) -> bytes:
     return out.getvalue()
 
 
-def _pdf(image: Image.Image, title: str) -> bytes:
+# --- the vector PDF ------------------------------------------------------------------------------
+
+
+def _rgb(colour: tuple[int, int, int]) -> tuple[float, float, float]:
+    return tuple(value / 255 for value in colour)
+
+
+def _pdf(
+    placed: list[tuple[Layout, int, int]], page_px: tuple[int, int], spec: PosterSpec,
+    product: str, *, bleed: bool = False, cuts: Iterable[tuple[str, int]] = (),
+) -> bytes:
+    """Layouts painted as vectors on one page: `placed` is (layout, left, top) in pixels.
+
+    The page is the exact paper size in points (its millimetres, not the rounded pixels); with
+    `bleed`, BLEED_MM more on each side, the band running into it, crop marks at the corners and
+    the TrimBox and BleedBox set for the print shop.
+    """
+    size = next((mm for mm in PAPER_MM.values() if (_mm_px(mm[0]), _mm_px(mm[1])) == page_px), None)
+    if size is None:  # a landscape sheet (the A5 handout)
+        size = next(mm[::-1] for mm in PAPER_MM.values() if (_mm_px(mm[1]), _mm_px(mm[0])) == page_px)
+    width, height = (mm / 25.4 * 72 for mm in size)
+    kx, ky = width / page_px[0], height / page_px[1]
+    b = BLEED_MM / 25.4 * 72 if bleed else 0.0
     out = io.BytesIO()
-    # No creation or modification date, so the same poster gives the same bytes. High-quality JPEG
-    # without chroma subsampling keeps the red and the module edges clean at 300 dpi.
-    image.save(
-        out, "PDF", resolution=DPI, title=title, creationDate=None, modDate=None,
-        quality=92, subsampling=0,
-    )
+    # invariant: no dates or random ids, so the same poster gives the same bytes.
+    # The initial font is ours too: otherwise reportlab names Helvetica, which is not embedded.
+    canvas = Canvas(out, pagesize=(width + 2 * b, height + 2 * b), invariant=1, pageCompression=1,
+                    initialFontName=_pdf_font(0, False))
+    canvas.setTitle(spec.texts[0].headline)
+    canvas.setAuthor(spec.city)
+    canvas.setSubject(f"{product}: {spec.url}")
+    canvas.setCreator("praatmee")
+    canvas.setKeywords([spec.short_link, spec.url])
+    if bleed:
+        canvas.setTrimBox((b, b, b + width, b + height))
+        canvas.setBleedBox((0, 0, width + 2 * b, height + 2 * b))
+
+    def x_pt(px: float) -> float:
+        return b + px * kx
+
+    def y_pt(px: float) -> float:
+        return b + height - px * ky
+
+    for layout, left, top in placed:
+        _paint_vector(canvas, layout, lambda px, left=left: x_pt(left + px), lambda px, top=top: y_pt(top + px),
+                      kx, bleed=b)
+    canvas.setDash(2, 2)
+    canvas.setStrokeColorRGB(*_rgb(CUT_MARK))
+    canvas.setLineWidth(0.5)
+    for direction, at in cuts:
+        if direction == "v":
+            canvas.line(x_pt(at), 0, x_pt(at), height + 2 * b)
+        else:
+            canvas.line(0, y_pt(at), width + 2 * b, y_pt(at))
+    canvas.setDash()
+    if bleed:
+        _crop_marks(canvas, b, width, height)
+    canvas.showPage()
+    canvas.save()
     return out.getvalue()
+
+
+def _paint_vector(canvas: Canvas, layout: Layout, x: Callable[[float], float],
+                  y: Callable[[float], float], k: float, bleed: float) -> None:
+    canvas.setFillColorRGB(*_rgb(CITY_RED))
+    for box in layout.crosses:
+        size = box.width
+        d = size * 0.12  # half the bar's thickness, measured along the edge
+        for corners in (
+            ((0, d), (d, 0), (size, size - d), (size - d, size)),
+            ((size - d, 0), (size, d), (d, size), (0, size - d)),
+        ):
+            path = canvas.beginPath()
+            path.moveTo(x(box.x0 + corners[0][0]), y(box.y0 + corners[0][1]))
+            for cx, cy in corners[1:]:
+                path.lineTo(x(box.x0 + cx), y(box.y0 + cy))
+            path.close()
+            canvas.drawPath(path, stroke=0, fill=1)
+    if layout.band is not None:
+        # With bleed the band runs on past the trim: left, right and bottom.
+        left, right = x(layout.band.x0) - bleed, x(layout.band.x1) + bleed
+        bottom, top = y(layout.band.y1) - bleed, y(layout.band.y0)
+        canvas.rect(left, bottom, right - left, top - bottom, stroke=0, fill=1)
+    canvas.setFillColorRGB(*_rgb(INK))
+    for block in layout.blocks:
+        for line in block.lines:
+            face = _font(line.px, line.bold)
+            baseline = y(line.y + face.ascent)
+            for piece in _pieces(line.text, line.px, line.bold):
+                canvas.setFont(_pdf_font(piece.font, line.bold), line.px * k)
+                canvas.drawString(x(line.x + piece.x), baseline, piece.text)
+    if layout.qr is not None:
+        qr = layout.qr
+        canvas.setFillColorRGB(*_rgb(WHITE))
+        canvas.rect(x(qr.box.x0), y(qr.box.y1), x(qr.box.x1) - x(qr.box.x0),
+                    y(qr.box.y0) - y(qr.box.y1), stroke=0, fill=1)
+        canvas.setFillColorRGB(*_rgb(QR_DARK))
+        path = canvas.beginPath()
+        m = qr.module_px
+        for row_index, row in enumerate(qr.matrix):
+            top = qr.symbol.y0 + row_index * m
+            for start, length in _dark_runs(row):
+                left = x(qr.symbol.x0 + start * m)
+                # A hair taller than a module, so no seam shows between rows where they touch.
+                path.rect(left, y(top + m * 1.02), x(qr.symbol.x0 + (start + length) * m) - left,
+                          y(top) - y(top + m * 1.02))
+        canvas.drawPath(path, stroke=0, fill=1)
+
+
+def _crop_marks(canvas: Canvas, b: float, width: float, height: float) -> None:
+    """Crop marks in the bleed at the four corners, starting 0.5 mm outside the trim."""
+    gap = 0.5 / 25.4 * 72
+    marks = []
+    for cx in (b, b + width):
+        for cy in (b, b + height):
+            outward_x = -1 if cx == b else 1
+            outward_y = -1 if cy == b else 1
+            marks.append((cx + outward_x * gap, cy, cx + outward_x * b, cy))
+            marks.append((cx, cy + outward_y * gap, cx, cy + outward_y * b))
+    for colour, line_width in ((WHITE, 1.2), (QR_DARK, 0.4)):  # white under black: visible on red
+        canvas.setStrokeColorRGB(*_rgb(colour))
+        canvas.setLineWidth(line_width)
+        for x0, y0, x1, y1 in marks:
+            canvas.line(x0, y0, x1, y1)

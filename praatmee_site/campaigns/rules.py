@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 
 
 from .. import clock
-from ..messages import N_
 from ..db import Campaign
+from ..messages import N_
 from ..urls import home_status_id, is_home_invite
+from . import posters
 
 PLACES: tuple[str, ...] = ("bushalte", "bibliotheek", "buurthuis", "evenement", "online", "overig")
 
@@ -31,7 +32,8 @@ RESERVED_SLUGS = frozenset({
 })
 
 NAME_MAX = 200
-# The poster renderer is tested to fit a 200-character call to action on every size.
+# At most this many characters, and then only if `posters.fit_problems` finds that the text fits
+# every printed product at a readable size (very wide letters or long unbroken words may not).
 CTA_MAX = 200
 INPUT_TEXT_MAX = 2000
 URL_MAX = 500
@@ -58,6 +60,36 @@ MESSAGES: dict[tuple[str, str], str] = {
                                "so that it fits on the poster"),
     ("cta_en", "too_long"): N_("The English call to action is too long: use at most %(max)s characters, "
                                "so that it fits on the poster"),
+    # A call to action within CTA_MAX that still cannot be printed readably (posters.fit_problems).
+    ("cta_nl", "unprintable_characters"): N_("The call to action has characters that the posters cannot print: "
+                                             "%(characters)s. Leave them out"),
+    ("cta_en", "unprintable_characters"): N_("The English call to action has characters that the posters cannot "
+                                             "print: %(characters)s. Leave them out"),
+    ("cta_nl", "unprintable_poster"): N_("The call to action does not fit on the %(sizes)s poster at a size that "
+                                         "can still be read: use fewer or shorter words"),
+    ("cta_nl", "unprintable_handout"): N_("The call to action does not fit on the cards of the handout at a size "
+                                          "that can still be read: use fewer or shorter words"),
+    ("cta_nl", "unprintable_square"): N_("The call to action does not fit on the square image for social media at "
+                                         "a size that can still be read: use fewer or shorter words"),
+    ("cta_nl", "unprintable_story"): N_("The call to action does not fit on the story image for social media at "
+                                        "a size that can still be read: use fewer or shorter words"),
+    ("cta_en", "unprintable_poster"): N_("The English call to action does not fit on the %(sizes)s poster at a size "
+                                         "that can still be read: use fewer or shorter words"),
+    ("cta_en", "unprintable_handout"): N_("The English call to action does not fit on the cards of the handout at a "
+                                          "size that can still be read: use fewer or shorter words"),
+    ("cta_en", "unprintable_square"): N_("The English call to action does not fit on the square image for social "
+                                         "media at a size that can still be read: use fewer or shorter words"),
+    ("cta_en", "unprintable_story"): N_("The English call to action does not fit on the story image for social "
+                                        "media at a size that can still be read: use fewer or shorter words"),
+    ("cta_en", "unprintable_together_poster"): N_("The calls to action in Dutch and English do not fit together on "
+                                                  "the %(sizes)s poster in both languages at a size that can still "
+                                                  "be read: shorten one of them"),
+    ("cta_en", "unprintable_together_square"): N_("The calls to action in Dutch and English do not fit together on "
+                                                  "the square image for social media at a size that can still be "
+                                                  "read: shorten one of them"),
+    ("cta_en", "unprintable_together_story"): N_("The calls to action in Dutch and English do not fit together on "
+                                                 "the story image for social media at a size that can still be "
+                                                 "read: shorten one of them"),
     ("thread_url", "not_home_status"): N_("The thread must be the link of a post on %(server)s, "
                                           "e.g. https://%(server)s/@account/123456 (got '%(value)s')"),
     ("invite_url", "not_home_invite"): N_("The invite link must be an invite of %(server)s, "
@@ -141,9 +173,29 @@ def _is_home_invite(url: str, home_url: str) -> bool:
 
 
 def _is_home_status(url: str, home_url: str) -> bool:
-    # status_id_from_reference also takes a bare id; a campaign stores a link staff can open.
+    # home_status_id also takes a bare id; a campaign stores a link staff can open.
     return (url.startswith("https://") and len(url) <= URL_MAX
             and home_status_id(url, home_url) is not None)
+
+
+def _characters(chars: list[str]) -> str:
+    """'😀 (U+1F600), U+0007': each character and its code point, the invisible ones by code only."""
+    shown = [f"{char} (U+{ord(char):04X})" if char.isprintable() else f"U+{ord(char):04X}" for char in chars[:8]]
+    return ", ".join(shown) + (", …" if len(chars) > 8 else "")
+
+
+def print_problems(key: str, texts: tuple[str, ...]) -> list[Problem]:
+    """Problems for a call to action (or the Dutch and English pair) that some product cannot print."""
+    together = "together_" if len(texts) > 1 else ""
+    failed = posters.fit_problems(texts)
+    problems = []
+    sizes = [option for product, option in failed if product == "poster"]
+    if sizes:
+        problems.append(Problem(key, f"unprintable_{together}poster", {"sizes": "/".join(sizes)}))
+    for product, option in failed:
+        if product != "poster":
+            problems.append(Problem(key, f"unprintable_{together}{option if product == 'social' else product}"))
+    return problems
 
 
 def clean(values: Mapping[str, object], *, home_url: str) -> dict[str, object]:
@@ -164,13 +216,22 @@ def clean(values: Mapping[str, object], *, home_url: str) -> dict[str, object]:
         problems.append(Problem("place", "invalid", {"value": place, "choices": ", ".join(PLACES)}))
     cleaned["place"] = place
 
+    printable = {}
     for key in ("cta_nl", "cta_en"):
         text = _one_line(values.get(key))
         if key == "cta_nl" and not text:
             problems.append(Problem(key, "required"))
         elif len(text) > CTA_MAX:
             problems.append(Problem(key, "too_long", {"max": CTA_MAX}))
+        elif missing := posters.missing_glyphs(text):
+            problems.append(Problem(key, "unprintable_characters", {"characters": _characters(missing)}))
+        elif text:
+            found = print_problems(key, (text,))
+            problems += found
+            printable[key] = not found
         cleaned[key] = text
+    if printable.get("cta_nl") and printable.get("cta_en"):
+        problems += print_problems("cta_en", (cleaned["cta_nl"], cleaned["cta_en"]))
 
     thread_url = str(values.get("thread_url") or "").strip()
     if thread_url and not _is_home_status(thread_url, home_url):

@@ -193,24 +193,27 @@ def _moment(value: datetime) -> str:
 
 @campaign_cli.command("poster")
 @click.argument("slug")
-@click.option("--size", type=click.Choice(posters.SIZES), required=True, help="A4 or A3 poster, A6 table card.")
+@click.option("--size", type=click.Choice(posters.SIZES), required=True,
+              help="A6 table card, A5 to A0 poster, or abri: the bus-shelter poster (1185 × 1750 mm).")
 @click.option("--format", "fmt", type=click.Choice(posters.FORMATS), required=True,
-              help="pdf or png (300 dpi), or svg: the bare QR code at the poster's size.")
+              help="pdf (vector), png (rendered from that PDF: 300 dpi up to A3, less above), "
+                   "or svg: the bare QR code at the poster's size.")
 @click.option("--lang", type=click.Choice(list(printed.LANGUAGES)), default="nl", show_default=True)
+@click.option("--bleed", is_flag=True, help=f"Add {posters.BLEED_MM} mm bleed with crop marks, for a print shop.")
 @click.option("--output", type=click.Path(path_type=Path), required=True, help="The file to write.")
-def campaign_poster(slug: str, size: str, fmt: str, lang: str, output: Path) -> None:
+def campaign_poster(slug: str, size: str, fmt: str, lang: str, bleed: bool, output: Path) -> None:
     """Render the campaign's poster; the QR encodes <PRAATMEE_PUBLIC_URL>/c/SLUG."""
     config = current_app.config
     campaign = _campaign_or_refuse(slug)
     _check_writable(output)
     spec = printed.poster_spec(campaign, config, printed.LANGUAGES[lang])
     try:
-        data = posters.render(spec, size, fmt)
+        data = posters.render(spec, size, fmt, bleed=bleed)
     except ValueError as error:
-        raise click.ClickException(_both_languages(N_("The poster could not be made: %(reason)s"),
-                                                   reason=str(error))) from None
+        raise _unprintable(error) from None
     _write_whole(output, data)
-    click.echo(f"Wrote {output} ({size} {fmt}, {lang}): the QR code leads to {spec.url}")
+    extra = f", {posters.BLEED_MM} mm bleed and crop marks" if bleed and fmt != "svg" else ""
+    click.echo(f"Wrote {output} ({size} {fmt}, {lang}{extra}): the QR code leads to {spec.url}")
 
 
 @campaign_cli.command("handout")
@@ -223,7 +226,11 @@ def campaign_handout(slug: str, sheet: str, lang: str, output: Path) -> None:
     """The handout: A6 cards with the QR code, the short link and four numbered steps."""
     campaign = _campaign_or_refuse(slug)
     _check_writable(output)
-    _write_whole(output, printed.handout_pdf(campaign, current_app.config, printed.LANGUAGES[lang], sheet))
+    try:
+        data = printed.handout_pdf(campaign, current_app.config, printed.LANGUAGES[lang], sheet)
+    except posters.DoesNotFit as error:
+        raise _unprintable(error) from None
+    _write_whole(output, data)
     click.echo(f"Wrote {output} (handout, A6 cards on {sheet}, {lang}).")
 
 
@@ -239,8 +246,16 @@ def campaign_social(slug: str, kind: str, qr: bool, lang: str, output: Path) -> 
     """An image for Instagram, LinkedIn or the city's website: call to action and short link."""
     campaign = _campaign_or_refuse(slug)
     _check_writable(output)
-    _write_whole(output, printed.social_png(campaign, current_app.config, kind, printed.LANGUAGES[lang], qr))
+    try:
+        data = printed.social_png(campaign, current_app.config, kind, printed.LANGUAGES[lang], qr)
+    except posters.DoesNotFit as error:
+        raise _unprintable(error) from None
+    _write_whole(output, data)
     click.echo(f"Wrote {output} ({kind}, {lang}{', with QR code' if qr else ''}).")
+
+
+def _unprintable(error: ValueError) -> click.ClickException:
+    return click.ClickException(_both_languages(N_("The poster could not be made: %(reason)s"), reason=str(error)))
 
 
 def _campaign_or_refuse(slug: str):

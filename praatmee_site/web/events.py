@@ -89,8 +89,12 @@ def kiosk_campaign(slug: str):
 def handout(slug: str):
     campaign = _active_campaign_or_404(slug)
     langs = printed.LANGUAGES.get(request.args.get("lang", current_lang()), ("nl",))
-    response = current_app.response_class(printed.handout_pdf(campaign, current_app.config, langs),
-                                          mimetype="application/pdf")
+    try:
+        data = printed.handout_pdf(campaign, current_app.config, langs)
+    except posters.DoesNotFit:  # a campaign saved before the rules checked its call to action
+        current_app.logger.warning("the handout of campaign %s cannot be printed readably", slug)
+        abort(404)
+    response = current_app.response_class(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="praatmee-{campaign.slug}-flyer.pdf"'
     return response
 

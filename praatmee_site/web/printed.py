@@ -18,8 +18,10 @@ from ..campaigns.posters import PosterSpec, PosterText
 from ..config import short_link
 from ..db import Campaign
 
-# What `--lang` (and later the staff form) offers: one language, or both with Dutch first.
+# What `--lang` (and the staff form) offers: one language, or both with Dutch first.
 LANGUAGES: dict[str, tuple[str, ...]] = {"nl": ("nl",), "en": ("en",), "nl+en": ("nl", "en")}
+# A campaign's input text longer than this is not a poster's last line (it is on the page).
+REASON_MAX = 90
 
 
 def poster_text(campaign: Campaign, lang: str, config: Mapping) -> PosterText:
@@ -28,10 +30,16 @@ def poster_text(campaign: Campaign, lang: str, config: Mapping) -> PosterText:
         if config.get("SMS_KEYWORD") and config.get("SMS_NUMBER"):
             sms = _("Text %(keyword)s to %(number)s", keyword=config["SMS_KEYWORD"], number=config["SMS_NUMBER"])
         link = short_link(config["PUBLIC_URL"])
+        # The last line is the reason to join: the campaign's own "what happens with your input"
+        # when it is one short line that prints, else the general promise.
+        reason = (campaign.input_text or "").strip()
+        if lang != "nl" or len(reason) > REASON_MAX or "\n" in reason or posters.missing_glyphs(reason):
+            reason = ""
         return PosterText(
             headline=campaigns.call_to_action(campaign, lang),
             why=_("Join the conversation with the city on Mastodon — reading first is fine too"),
-            signup=_("Creating an account takes 2 minutes"),
+            reason=reason or _("Your input → a visible result"),
+            scan=_("Scan with your phone's camera"),
             sms=sms,
             # The handout's four steps: what a helper walks someone through at the table.
             steps=(

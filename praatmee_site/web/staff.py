@@ -7,6 +7,7 @@ set here; resident pages never touch the session.
 from __future__ import annotations
 
 import hmac
+import io
 import time
 from datetime import date, datetime, timedelta, timezone
 
@@ -15,6 +16,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
+from PIL import Image
 
 from .. import campaigns, kpi
 from ..campaigns import posters
@@ -22,6 +24,7 @@ from . import printed
 from ..kpi import charts, exports
 from ..staff.accounts import StaffDirectory, audit_log, record
 from .extensions import csrf, limiter
+from .http import current_lang
 from .services import current_db, current_home_server
 
 bp = Blueprint("staff", __name__, url_prefix="/beheer")
@@ -126,15 +129,37 @@ def audit():
 
 FORM_FIELDS = campaigns.FIELDS
 DOWNLOADS = {
-    # file name: (kind, size or variant, format)
-    "poster-a4.pdf": ("poster", "A4", "pdf"), "poster-a4.png": ("poster", "A4", "png"),
-    "poster-a3.pdf": ("poster", "A3", "pdf"), "poster-a3.png": ("poster", "A3", "png"),
-    "poster-a6.pdf": ("poster", "A6", "pdf"), "poster-a6.png": ("poster", "A6", "png"),
+    # file name: (kind, size or variant, format); every poster size as PDF and PNG
+    **{f"poster-{size.lower()}.{fmt}": ("poster", size, fmt) for size in posters.SIZES for fmt in ("pdf", "png")},
     "qr.svg": ("qr", None, "svg"), "qr.png": ("qr", None, "png"),
     "handout.pdf": ("handout", None, "pdf"),
     "social-square.png": ("social", "square", "png"), "social-story.png": ("social", "story", "png"),
 }
 MIMETYPES = {"pdf": "application/pdf", "png": "image/png", "svg": "image/svg+xml"}
+
+
+def N_(message: str) -> str:
+    return message
+
+
+# --- the print products: one card each on the campaign page (issue 17) -------------------------
+# id: (title, where it goes, the file names it offers (the first is the default), bleed)
+PRINT_CARDS: dict[str, tuple[str, str, tuple[str, ...], bool]] = {
+    "tafelkaart": (N_("Table card A6"), N_("On the tables at events"), ("poster-a6.pdf",), False),
+    "a4": (N_("Poster A4"), N_("Notice boards"), ("poster-a4.pdf",), False),
+    "a3": (N_("Poster A3"), N_("Libraries and community centres"), ("poster-a3.pdf",), False),
+    "groot": (N_("Poster A2, A1 or A0"), N_("Halls and events"),
+              ("poster-a2.pdf", "poster-a1.pdf", "poster-a0.pdf"), False),
+    "abri": (N_("Abri 118.5 × 175 cm"), N_("Bus shelters, through the print shop, with bleed"),
+             ("poster-abri.pdf",), True),
+    "flyer": (N_("Handout"), N_("At the table: four cards to cut from A4, with the steps for an account"),
+              ("handout.pdf",), False),
+    "social": (N_("Images for social media"), N_("Instagram, LinkedIn and the city's website"),
+               ("social-square.png", "social-story.png"), False),
+    "qr": (N_("QR code only"), N_("For your own design: it leads to the campaign's address"),
+           ("qr.svg", "qr.png"), False),
+}
+PREVIEW_WIDTH = 240  # pixels: the card's picture
 
 
 def _problems(error: campaigns.CampaignError) -> dict[str, list[str]]:
@@ -197,8 +222,102 @@ def campaign(slug: str):
         "staff/campaign.html", campaign=campaign, totals=campaigns.totals(db, campaign, day),
         scans=table, scans_chart=_chart(charts.bar_chart(table, chart_id="chart-scans")) if scans else None,
         ended=campaigns.has_ended(campaign, day),
-        url=campaigns.public_url(current_app.config["PUBLIC_URL"], campaign.slug), downloads=DOWNLOADS,
+        url=campaigns.public_url(current_app.config["PUBLIC_URL"], campaign.slug),
+        print_cards=[_print_card(key) for key in PRINT_CARDS], languages=printed.LANGUAGES,
     )
+
+
+def _print_card(key: str) -> dict:
+    title, where, names, bleed = PRINT_CARDS[key]
+    choices = [(name, _choice_label(name)) for name in names]
+    first = DOWNLOADS[names[0]]
+    return {"key": key, "title": _(title), "where": _(where), "choices": choices,
+            "size": _print_size(first), "bleed": bleed}
+
+
+def _choice_label(name: str) -> str:
+    kind, option, fmt = DOWNLOADS[name]
+    if kind == "poster":
+        return option
+    if kind == "social":
+        return _("square (1080 × 1080)") if option == "square" else _("story (1080 × 1920)")
+    return fmt.upper()
+
+
+def _print_size(download: tuple) -> str:
+    kind, option, fmt = download
+    if kind == "poster":
+        width, height = posters.PAPER_MM[option]
+        text = f"{width / 10:g} × {height / 10:g} cm"
+    elif kind == "handout":
+        text = _("4 cards of 10.5 × 14.8 cm on A4")
+    elif kind == "social":
+        return _("1080 pixels wide")
+    else:
+        return _("any size: it is a vector")
+    return text if current_lang() == "en" else text.replace(".", ",")
+
+
+def _render_download(campaign, name: str, lang: str, bleed: bool = False) -> bytes:
+    kind, option, fmt = DOWNLOADS[name]
+    spec = printed.poster_spec(campaign, current_app.config, printed.LANGUAGES[lang])
+    if kind == "poster":
+        return posters.render(spec, option, fmt, bleed=bleed)
+    if kind == "qr":
+        return posters.render(spec, "A4", "svg") if fmt == "svg" else posters.qr_png(spec.url)
+    if kind == "handout":
+        return printed.handout_pdf(campaign, current_app.config, printed.LANGUAGES[lang])
+    return printed.social_png(campaign, current_app.config, option, printed.LANGUAGES[lang])
+
+
+def _preview(campaign, name: str, lang: str) -> bytes:
+    """A small PNG of the product, rendered from the same design as the file."""
+    kind, option, fmt = DOWNLOADS[name]
+    if kind == "poster":
+        spec = printed.poster_spec(campaign, current_app.config, printed.LANGUAGES[lang])
+        dpi = max(4, round(PREVIEW_WIDTH / (posters.PAPER_MM[option][0] / 25.4)))
+        return posters.render(spec, option, "png", dpi=dpi)
+    if kind == "handout":
+        return posters.pdf_to_png(_render_download(campaign, name, lang), round(PREVIEW_WIDTH / (210 / 25.4)))
+    if kind == "qr":
+        data = posters.qr_png(campaigns.public_url(current_app.config["PUBLIC_URL"], campaign.slug), module_px=4)
+    else:
+        data = _render_download(campaign, name, lang)
+    image = Image.open(io.BytesIO(data))
+    image.thumbnail((PREVIEW_WIDTH, PREVIEW_WIDTH * 2))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+@bp.get("/campagnes/<slug>/drukwerk/<product>")
+def campaign_print(slug: str, product: str):
+    """One card's download: ?lang=nl|en|nl+en and, where the card offers a choice, ?bestand=<file name>."""
+    campaign = _campaign_or_404(slug)
+    if product not in PRINT_CARDS:
+        abort(404)
+    names, bleed = PRINT_CARDS[product][2:]
+    name = request.args.get("bestand") or names[0]
+    lang = request.args.get("lang", "nl")
+    if name not in names or lang not in printed.LANGUAGES:
+        abort(404)
+    preview = request.args.get("preview") == "1"
+    try:
+        data = _preview(campaign, name, lang) if preview else _render_download(campaign, name, lang, bleed)
+    except posters.DoesNotFit:
+        return _unprintable_page()
+    fmt = "png" if preview else DOWNLOADS[name][2]
+    response = current_app.response_class(data, mimetype=MIMETYPES[fmt])
+    stem = name.rsplit(".", 1)[0] + ("-bleed" if bleed else "")
+    filename = f"praatmee-{campaign.slug}-{lang.replace('+', '-')}-{stem}.{fmt}"
+    response.headers["Content-Disposition"] = f'{"inline" if preview else "attachment"}; filename="{filename}"'
+    return response
+
+
+def _unprintable_page():
+    return render_template("staff/message.html", title=_("This did not work"), message=_(
+        "The call to action does not fit on this product at a size that can still be read. "
+        "Edit the campaign and shorten it.")), 422
 
 
 @bp.route("/campagnes/<slug>/bewerken", methods=["GET", "POST"])
@@ -245,15 +364,10 @@ def campaign_download(slug: str, name: str):
     if lang not in printed.LANGUAGES:
         abort(404)
     kind, option, fmt = DOWNLOADS[name]
-    spec = printed.poster_spec(campaign, current_app.config, printed.LANGUAGES[lang])
-    if kind == "poster":
-        data = posters.render(spec, option, fmt)
-    elif kind == "qr":
-        data = posters.render(spec, "A4", "svg") if fmt == "svg" else posters.qr_png(spec.url)
-    elif kind == "handout":
-        data = printed.handout_pdf(campaign, current_app.config, printed.LANGUAGES[lang])
-    else:
-        data = printed.social_png(campaign, current_app.config, option, printed.LANGUAGES[lang])
+    try:
+        data = _render_download(campaign, name, lang, bleed=request.args.get("bleed") == "1")
+    except posters.DoesNotFit:  # only a campaign saved before the rules checked this
+        return _unprintable_page()
     inline = request.args.get("preview") == "1" and fmt in ("png", "svg")
     response = current_app.response_class(data, mimetype=MIMETYPES[fmt])
     filename = f"praatmee-{campaign.slug}-{lang.replace('+', '-')}-{name}"
