@@ -8,7 +8,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "praatmee_site"
 DOMAIN_MODULES = ["mastodon", "cache", "content", "interact", "netguard", "posters", "campaigns", "kpi", "charts",
-                  "exports", "staff_accounts", "shared_cache", "demo"]
+                  "exports", "staff_accounts", "shared_cache", "demo", "login_limits"]
 
 
 @pytest.mark.parametrize("module", DOMAIN_MODULES)
