@@ -13,7 +13,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Callable
 
 from sqlalchemy import (Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, delete,
-                        event, func, select, text)
+                        event, func, inspect, select, text)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
@@ -78,6 +78,8 @@ class StaffAccount(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Unix time: a staff session that started at or before it is over (logging out moves it on).
+    sessions_valid_since: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
 
 
 class AuditEntry(Base):
@@ -142,6 +144,12 @@ class KpiRun(Base):
     stop_reason: Mapped[str] = mapped_column(String(40), default="")
 
 
+def _add_staff_sessions_valid_since(conn: Connection) -> None:
+    # Migration 3 creates staff_accounts from the current model, so a fresh database has it already.
+    if "sessions_valid_since" not in {column["name"] for column in inspect(conn).get_columns("staff_accounts")}:
+        conn.execute(text("ALTER TABLE staff_accounts ADD COLUMN sessions_valid_since FLOAT NOT NULL DEFAULT 0"))
+
+
 # Each migration is applied once, in order; append, never edit a released one.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, lambda conn: Base.metadata.create_all(
@@ -149,6 +157,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (2, lambda conn: Base.metadata.create_all(conn, tables=[
         KpiPostSnapshot.__table__, KpiReplier.__table__, KpiContext.__table__, KpiRun.__table__])),
     (3, lambda conn: Base.metadata.create_all(conn, tables=[StaffAccount.__table__, AuditEntry.__table__])),
+    (4, _add_staff_sessions_valid_since),
 ]
 
 

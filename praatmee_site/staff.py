@@ -83,8 +83,10 @@ def require_login():
     staff_id, since = session.get("staff_id"), session.get("since", 0)
     if staff_id is not None and time.time() - since < SESSION_HOURS * 3600:
         staff = directory().get(staff_id)
-        # A new password (`flask staff password`) ends every session made with the old one.
-        if staff is not None and hmac.compare_digest(staff.password_stamp, session.get("stamp", "")):
+        # A new password (`flask staff password`) ends every session made with the old one; logging
+        # out ends the sessions that started until then (see `logout`).
+        if (staff is not None and hmac.compare_digest(staff.password_stamp, session.get("stamp", ""))
+                and since > staff.sessions_valid_since):
             g.staff = staff
     if g.staff is None:
         session.pop("staff_id", None)
@@ -158,7 +160,20 @@ def login():
 
 @bp.post("/uitloggen")
 def logout():
+    # Ends this session on the server too, so a copy of the cookie stops working; sessions of this
+    # account that started earlier end with it.
+    directory().end_sessions(g.staff.id, started_until=session["since"])
     session.clear()
+    return redirect(url_for("staff.login"))
+
+
+@bp.post("/overal-uitloggen")
+def logout_everywhere():
+    """Ends every session of this account, on every computer (e.g. after using a shared one)."""
+    directory().end_sessions(g.staff.id, started_until=time.time())
+    _audit("staff.logout_everywhere", g.staff.email)
+    session.clear()
+    flash(_("You are logged out everywhere."))
     return redirect(url_for("staff.login"))
 
 

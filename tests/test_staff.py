@@ -230,10 +230,78 @@ def test_the_limits_keep_no_address_and_no_email_in_the_clear(staff_app):
     assert not [name for name in names if "198.51.100" in name or "amsterdam.test" in name or "medewerker" in name]
 
 
-def test_logout_ends_the_session(staff_client):
+# --- sessions -----------------------------------------------------------------------------------
+
+def session_cookie(client) -> str:
+    return client.get_cookie("praatmee_staff").value
+
+
+def test_logout_ends_the_session_also_for_a_copy_of_the_cookie(staff_app, staff_client):
+    copy = session_cookie(staff_client)
     token = csrf_token(staff_client, "/beheer/")
     assert staff_client.post("/beheer/uitloggen", data={"csrf_token": token}).status_code == 302
     assert staff_client.get("/beheer/").status_code == 302
+    stolen = staff_app.test_client()
+    stolen.set_cookie("praatmee_staff", copy)
+    response = stolen.get("/beheer/")
+    assert response.status_code == 302 and "/beheer/login" in response.headers["Location"]
+
+
+def test_logout_leaves_a_session_started_later_elsewhere(staff_app, clock):
+    here, elsewhere = staff_app.test_client(), staff_app.test_client()
+    assert log_in(here).status_code == 302
+    clock.advance(1)
+    assert log_in(elsewhere).status_code == 302
+    here.post("/beheer/uitloggen", data={"csrf_token": csrf_token(here, "/beheer/")})
+    assert here.get("/beheer/").status_code == 302
+    assert elsewhere.get("/beheer/").status_code == 200
+
+
+def test_logging_out_everywhere_ends_every_session_of_the_account(staff_app, clock):
+    here, elsewhere = staff_app.test_client(), staff_app.test_client()
+    assert log_in(here).status_code == 302
+    clock.advance(1)
+    assert log_in(elsewhere).status_code == 302
+    page = here.get("/beheer/").text
+    assert 'action="/beheer/overal-uitloggen"' in page and "Overal uitloggen" in page
+    response = here.post("/beheer/overal-uitloggen", data={"csrf_token": csrf_token(here, "/beheer/")})
+    assert response.status_code == 302
+    assert "Je bent overal uitgelogd." in here.get("/beheer/login").text
+    assert here.get("/beheer/").status_code == 302
+    assert elsewhere.get("/beheer/").status_code == 302
+    clock.advance(1)
+    assert log_in(elsewhere).status_code == 302  # a new login works again
+    assert "staff.logout_everywhere" in elsewhere.get("/beheer/logboek").text
+
+
+def test_a_database_from_before_logout_ended_sessions_is_upgraded_in_place(tmp_path, make_app):
+    """Version 3 had staff_accounts without sessions_valid_since: migration 4 adds it, accounts stay."""
+    from sqlalchemy import create_engine, text as sql
+    from tests.conftest import POSTGRES_SCHEMAS, database_url
+    if POSTGRES_SCHEMAS is not None:
+        pytest.skip("the version-3 tables are written in SQLite's dialect here")
+    url = database_url(tmp_path, "old")
+    engine = create_engine(url)
+    from werkzeug.security import generate_password_hash
+    with engine.begin() as conn:
+        conn.execute(sql("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at DATETIME)"))
+        conn.execute(sql("CREATE TABLE staff_accounts (id INTEGER PRIMARY KEY, email VARCHAR(320) UNIQUE, "
+                         "password_hash VARCHAR(300), created_at DATETIME, last_login_at DATETIME)"))
+        conn.execute(sql("INSERT INTO staff_accounts (email, password_hash, created_at) VALUES (:e, :h, '2026-01-01')"),
+                     {"e": EMAIL, "h": generate_password_hash(PASSWORD, method="scrypt")})
+        from praatmee_site.db import Base
+        Base.metadata.create_all(conn, tables=[t for name, t in Base.metadata.tables.items()
+                                               if name not in ("staff_accounts", "schema_version")])
+        for version in (1, 2, 3):
+            conn.execute(sql("INSERT INTO schema_version VALUES (:v, '2026-01-01')"), {"v": version})
+    engine.dispose()
+    app = make_app(DATABASE_URL=url, WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    assert log_in(client).status_code == 302
+    client.post("/beheer/uitloggen", data={"csrf_token": csrf_token(client, "/beheer/")})
+    assert client.get("/beheer/").status_code == 302
+    with app.app_context():
+        assert current_db().current_version() == 4
 
 
 def test_session_expires_after_eight_hours(staff_client, monkeypatch):
