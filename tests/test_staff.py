@@ -276,30 +276,32 @@ def test_logging_out_everywhere_ends_every_session_of_the_account(staff_app, clo
 
 def test_a_database_from_before_logout_ended_sessions_is_upgraded_in_place(tmp_path, make_app):
     """Version 3 had staff_accounts without sessions_valid_since: migration 4 adds it, accounts stay."""
-    from sqlalchemy import create_engine, text as sql
-    from tests.conftest import POSTGRES_SCHEMAS, database_url
-    if POSTGRES_SCHEMAS is not None:
-        pytest.skip("the version-3 tables are written in SQLite's dialect here")
-    url = database_url(tmp_path, "old")
-    engine = create_engine(url)
+    from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, create_engine
     from werkzeug.security import generate_password_hash
+    from praatmee_site.db import Base, SchemaVersion, utcnow
+    from tests.conftest import database_url
+    url = database_url(tmp_path, "old")
+    version_3 = MetaData()
+    old_staff = Table("staff_accounts", version_3, Column("id", Integer, primary_key=True),
+                      Column("email", String(320), unique=True), Column("password_hash", String(300)),
+                      Column("created_at", DateTime(timezone=True)), Column("last_login_at", DateTime(timezone=True)))
+    engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(sql("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at DATETIME)"))
-        conn.execute(sql("CREATE TABLE staff_accounts (id INTEGER PRIMARY KEY, email VARCHAR(320) UNIQUE, "
-                         "password_hash VARCHAR(300), created_at DATETIME, last_login_at DATETIME)"))
-        conn.execute(sql("INSERT INTO staff_accounts (email, password_hash, created_at) VALUES (:e, :h, '2026-01-01')"),
-                     {"e": EMAIL, "h": generate_password_hash(PASSWORD, method="scrypt")})
-        from praatmee_site.db import Base
-        Base.metadata.create_all(conn, tables=[t for name, t in Base.metadata.tables.items()
-                                               if name not in ("staff_accounts", "schema_version")])
-        for version in (1, 2, 3):
-            conn.execute(sql("INSERT INTO schema_version VALUES (:v, '2026-01-01')"), {"v": version})
+        version_3.create_all(conn)
+        Base.metadata.create_all(conn, tables=[table for name, table in Base.metadata.tables.items()
+                                               if name != "staff_accounts"])
+        conn.execute(old_staff.insert().values(email=EMAIL, created_at=utcnow(),
+                                               password_hash=generate_password_hash(PASSWORD, method="scrypt")))
+        conn.execute(SchemaVersion.__table__.insert(), [{"version": v, "applied_at": utcnow()} for v in (1, 2, 3)])
     engine.dispose()
     app = make_app(DATABASE_URL=url, WTF_CSRF_ENABLED=True)
     client = app.test_client()
     assert log_in(client).status_code == 302
+    copy = session_cookie(client)
     client.post("/beheer/uitloggen", data={"csrf_token": csrf_token(client, "/beheer/")})
-    assert client.get("/beheer/").status_code == 302
+    stolen = app.test_client()
+    stolen.set_cookie("praatmee_staff", copy)
+    assert stolen.get("/beheer/").status_code == 302
     with app.app_context():
         assert current_db().current_version() == 4
 
