@@ -82,6 +82,8 @@ class StaffAccount(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Unix time: a staff session that started at or before it is over (logging out moves it on).
+    sessions_valid_since: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
 
 
 class AuditEntry(Base):

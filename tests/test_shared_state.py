@@ -286,3 +286,40 @@ def test_a_plain_postgresql_address_gets_the_psycopg_driver():
     assert database_url("postgres://praatmee@db.internal/praatmee") == "postgresql+psycopg://praatmee@db.internal/praatmee"
     assert database_url("sqlite:////srv/praatmee/instance/praatmee.sqlite").startswith("sqlite:")
 
+
+
+# --- staff login limits in Redis ----------------------------------------------------------------
+
+def test_staff_login_limits_are_shared_between_instances_and_keep_no_address_or_email(make_app, redis_server):
+    import redis
+    from praatmee_site.web.services import current_db
+    from praatmee_site.staff.accounts import StaffDirectory
+    from tests.test_staff import EMAIL, PASSWORD, log_in
+    first, second = (make_app(REDIS_URL=redis_server.url, WTF_CSRF_ENABLED=True) for _ in range(2))
+    with first.app_context():
+        StaffDirectory(current_db()).add(EMAIL, PASSWORD)  # one database for both
+    for _ in range(5):
+        assert log_in(first.test_client(), password="verkeerd wachtwoord",
+                      **{"X-Forwarded-For": "198.51.100.5"}).status_code == 401
+    # The other instance knows: this address waits, even with the right password; a clean one gets in.
+    assert log_in(second.test_client(), **{"X-Forwarded-For": "198.51.100.5"}).status_code == 429
+    assert log_in(second.test_client(), **{"X-Forwarded-For": "203.0.113.7"}).status_code == 302
+    keys = [key.decode() for key in redis.Redis.from_url(redis_server.url).keys("*")]
+    login_keys = [key for key in keys if "login" in key]
+    assert len([key for key in login_keys if "login-key" in key]) == 1  # one hashing key for all instances
+    assert len(login_keys) >= 5
+    assert not [key for key in keys if "198.51.100" in key or "203.0.113" in key or "amsterdam.test" in key]
+
+
+def test_staff_log_in_and_are_limited_in_memory_while_redis_is_down(make_app, redis_server):
+    from praatmee_site.web.services import current_db
+    from praatmee_site.staff.accounts import StaffDirectory
+    from tests.test_staff import EMAIL, PASSWORD, log_in
+    app = make_app(REDIS_URL=redis_server.url, WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        StaffDirectory(current_db()).add(EMAIL, PASSWORD)
+    redis_server.stop()
+    answers = [log_in(app.test_client(), password="verkeerd wachtwoord", **{"X-Forwarded-For": "198.51.100.5"})
+               .status_code for _ in range(6)]
+    assert answers == [401] * 5 + [429]
+    assert log_in(app.test_client(), **{"X-Forwarded-For": "203.0.113.7"}).status_code == 302

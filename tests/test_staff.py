@@ -106,26 +106,195 @@ def test_posts_without_csrf_token_are_refused_when_logged_in(staff_client):
     assert "Dit lukte niet" in response.text
 
 
-def test_login_attempts_are_limited_per_account(staff_app):
+# --- login limits: guessing is slow, the real person still gets in -----------------------------
+
+def from_address(address: str) -> dict:
+    return {"X-Forwarded-For": address}  # one proxy in front (PRAATMEE_PROXIES=1): its header names the client
+
+
+def wrong(client, address, email=EMAIL):
+    return log_in(client, email=email, password="verkeerd wachtwoord", **from_address(address))
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """time.time under the test's control: the limits' counters and the login page read it."""
+    import time as time_module
+
+    class Clock:
+        now = time_module.time()
+
+        def __call__(self):
+            return self.now
+
+        def advance(self, seconds: float):
+            self.now += seconds
+    fake = Clock()
+    monkeypatch.setattr(time_module, "time", fake)
+    return fake
+
+
+def test_a_correct_password_from_a_clean_address_gets_in_however_many_strangers_guessed(staff_app):
+    for attempt in range(12):
+        assert wrong(staff_app.test_client(), f"198.51.100.{attempt}").status_code == 401
+    assert log_in(staff_app.test_client(), **from_address("203.0.113.7")).status_code == 302
+
+
+def test_successful_logins_do_not_count(staff_app):
+    for _ in range(12):
+        assert log_in(staff_app.test_client(), **from_address("203.0.113.7")).status_code == 302
+
+
+def test_an_address_that_guessed_waits_and_is_told_the_real_wait(staff_app, clock):
+    client = staff_app.test_client()
+    for _attempt in range(4):
+        assert "opnieuw proberen" not in wrong(client, "198.51.100.1").text
+    fifth = wrong(client, "198.51.100.1")
+    assert fifth.status_code == 401
+    assert "Het e-mailadres of het wachtwoord klopt niet." in fifth.text
+    assert "Je kunt het vanaf deze internetverbinding over 30 seconden opnieuw proberen" in fifth.text
+    clock.advance(10)
+    # Even the right password waits now: the answer says nothing about the password.
+    refused = log_in(client, **from_address("198.51.100.1"))
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "20"
+    assert "over 20 seconden opnieuw proberen" in refused.text
+    back = re.search(r'<a class="button" href="([^"]+)">Terug naar inloggen</a>', refused.text)
+    assert back and back.group(1) == "/beheer/login"  # the limit page leads back to the login
+    clock.advance(20)
+    assert log_in(client, **from_address("198.51.100.1")).status_code == 302
+
+
+def test_the_wait_grows_with_every_failure_of_the_account_and_stays_within_15_minutes(staff_app, clock):
     for attempt in range(5):
-        client = staff_app.test_client()
-        assert log_in(client, password="fout", **{"X-Forwarded-For": f"198.51.100.{attempt}"}).status_code == 401
-    blocked = log_in(staff_app.test_client(), **{"X-Forwarded-For": "198.51.100.99"})
-    assert blocked.status_code == 429
-    assert "Je hebt dit vaak geprobeerd in korte tijd." in blocked.text
+        wrong(staff_app.test_client(), f"198.51.100.{attempt}")
+    client = staff_app.test_client()
+    waits = []
+    for _attempt in range(6):  # one guesser, waiting each time exactly as long as it is told
+        answer = wrong(client, "192.0.2.66")
+        assert answer.status_code == 401
+        seconds = int(re.search(r"over (\d+) (seconden|minuten)", answer.text).group(1))
+        unit = re.search(r"over \d+ (seconden|minuten)", answer.text).group(1)
+        waits.append(seconds * (60 if unit == "minuten" else 1))
+        clock.advance(waits[-1])
+    assert waits == [60, 120, 240, 480, 900, 900]
 
 
-def test_login_attempts_are_limited_per_address(staff_app):
+def test_one_address_is_stopped_after_20_failures_whichever_accounts_it_tries(staff_app, clock):
     client = staff_app.test_client()
     for attempt in range(20):
-        assert log_in(client, email=f"iemand{attempt}@amsterdam.test").status_code == 401
-    assert log_in(client).status_code == 429
+        assert wrong(client, "198.51.100.9", email=f"iemand{attempt}@amsterdam.test").status_code == 401
+    clock.advance(60)
+    refused = log_in(client, **from_address("198.51.100.9"))
+    assert refused.status_code == 429
+    assert "Er kwamen te veel mislukte inlogpogingen van jouw internetverbinding" in refused.text
+    assert "over 14 minuten opnieuw proberen" in refused.text  # the 15-minute window started a minute ago
+    assert log_in(staff_app.test_client(), **from_address("203.0.113.7")).status_code == 302  # others: not
+    clock.advance(14 * 60)
+    assert log_in(client, **from_address("198.51.100.9")).status_code == 302
 
 
-def test_logout_ends_the_session(staff_client):
+def test_a_successful_login_forgets_the_callers_failures_for_that_account(staff_app):
+    own = "198.51.100.20"
+    for _ in range(3):
+        wrong(staff_app.test_client(), own)  # the real person mistyped
+    assert log_in(staff_app.test_client(), **from_address(own)).status_code == 302
+    for attempt in range(3):  # then strangers guess: the account is over its 5 free failures
+        wrong(staff_app.test_client(), f"192.0.2.{attempt}")
+    assert wrong(staff_app.test_client(), "192.0.2.1").status_code == 429  # a guesser waits …
+    assert log_in(staff_app.test_client(), **from_address(own)).status_code == 302  # … the real person does not
+
+
+def test_a_successful_login_takes_only_that_accounts_failures_off_the_address_limit(staff_app):
+    colleague = "collega@amsterdam.test"
+    with staff_app.app_context():
+        StaffDirectory(current_db()).add(colleague, PASSWORD)
+    office = "198.51.100.21"
+    for _ in range(2):
+        wrong(staff_app.test_client(), office, email=colleague)
+    for attempt in range(17):
+        wrong(staff_app.test_client(), office, email=f"iemand{attempt}@amsterdam.test")
+    assert log_in(staff_app.test_client(), email=colleague, **from_address(office)).status_code == 302
+    for attempt in range(2):  # 17 of 20 were left; two more fit
+        assert wrong(staff_app.test_client(), office, email=f"ander{attempt}@amsterdam.test").status_code == 401
+    assert wrong(staff_app.test_client(), office, email="ander9@amsterdam.test").status_code == 401
+    assert log_in(staff_app.test_client(), **from_address(office)).status_code == 429
+
+
+def test_the_limits_keep_no_address_and_no_email_in_the_clear(staff_app):
+    for attempt in range(3):
+        wrong(staff_app.test_client(), f"198.51.100.{attempt}")
+    limits = staff_app.extensions["praatmee_login_limits"]
+    names = list(limits.counters.storage.storage)
+    assert len(names) >= 6
+    assert not [name for name in names if "198.51.100" in name or "amsterdam.test" in name or "medewerker" in name]
+
+
+# --- sessions -----------------------------------------------------------------------------------
+
+def session_cookie(client) -> str:
+    return client.get_cookie("praatmee_staff").value
+
+
+def test_logout_ends_the_session_also_for_a_copy_of_the_cookie(staff_app, staff_client):
+    copy = session_cookie(staff_client)
     token = csrf_token(staff_client, "/beheer/")
     assert staff_client.post("/beheer/uitloggen", data={"csrf_token": token}).status_code == 302
     assert staff_client.get("/beheer/").status_code == 302
+    stolen = staff_app.test_client()
+    stolen.set_cookie("praatmee_staff", copy)
+    response = stolen.get("/beheer/")
+    assert response.status_code == 302 and "/beheer/login" in response.headers["Location"]
+
+
+def test_logout_leaves_a_session_started_later_elsewhere(staff_app, clock):
+    here, elsewhere = staff_app.test_client(), staff_app.test_client()
+    assert log_in(here).status_code == 302
+    clock.advance(1)
+    assert log_in(elsewhere).status_code == 302
+    here.post("/beheer/uitloggen", data={"csrf_token": csrf_token(here, "/beheer/")})
+    assert here.get("/beheer/").status_code == 302
+    assert elsewhere.get("/beheer/").status_code == 200
+
+
+def test_logging_out_everywhere_ends_every_session_of_the_account(staff_app, clock):
+    here, elsewhere = staff_app.test_client(), staff_app.test_client()
+    assert log_in(here).status_code == 302
+    clock.advance(1)
+    assert log_in(elsewhere).status_code == 302
+    page = here.get("/beheer/").text
+    assert 'action="/beheer/overal-uitloggen"' in page and "Overal uitloggen" in page
+    response = here.post("/beheer/overal-uitloggen", data={"csrf_token": csrf_token(here, "/beheer/")})
+    assert response.status_code == 302
+    assert "Je bent overal uitgelogd." in here.get("/beheer/login").text
+    assert here.get("/beheer/").status_code == 302
+    assert elsewhere.get("/beheer/").status_code == 302
+    clock.advance(1)
+    assert log_in(elsewhere).status_code == 302  # a new login works again
+    assert "staff.logout_everywhere" in elsewhere.get("/beheer/logboek").text
+
+
+def test_a_database_from_before_logout_ended_sessions_is_upgraded_in_place(tmp_path, make_app):
+    """Version 3 (made before Alembic) had staff_accounts without sessions_valid_since: revision 0004
+    adds it, the account stays, and logging out then ends a copied cookie."""
+    import sqlite3
+    from pathlib import Path
+
+    snapshot = Path(__file__).parent / "fixtures" / "snapshots" / "v3-sqlite.sql"
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.executescript(snapshot.read_text(encoding="utf-8"))
+    connection.close()
+    app = make_app(DATABASE_URL=f"sqlite:///{path}", WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    assert log_in(client, email="anna@amsterdam.nl", password="een lang wachtwoord 123").status_code == 302
+    copy = session_cookie(client)
+    client.post("/beheer/uitloggen", data={"csrf_token": csrf_token(client, "/beheer/")})
+    stolen = app.test_client()
+    stolen.set_cookie("praatmee_staff", copy)
+    assert stolen.get("/beheer/").status_code == 302
+    with app.app_context():
+        assert current_db().current_version() >= "0004"
 
 
 def test_session_expires_after_eight_hours(staff_client, monkeypatch):
@@ -135,12 +304,21 @@ def test_session_expires_after_eight_hours(staff_client, monkeypatch):
     assert staff_client.get("/beheer/").status_code == 302
 
 
-def test_login_redirects_back_only_inside_the_staff_area(staff_app):
+@pytest.mark.parametrize("target, location", [
+    ("/beheer/kpi?van=2026-11-01&tot=2026-11-30", "/beheer/kpi?van=2026-11-01&tot=2026-11-30"),
+    ("//evil.example/x", "/beheer/"),
+    ("/beheer/../../elders", "/beheer/"),
+    ("/beheer/%0d%0aSet-Cookie:%20x=1", "/beheer/"),  # a line break in the header: never a 500
+    ("/beheer/\\evil.example", "/beheer/"),
+])
+def test_login_redirects_back_only_inside_the_staff_area(staff_app, target, location):
+    from urllib.parse import quote
     client = staff_app.test_client()
     token = csrf_token(client)
-    response = client.post("/beheer/login?next=//evil.example/x", data={"email": EMAIL, "password": PASSWORD,
-                                                                         "csrf_token": token})
-    assert response.headers["Location"] == "/beheer/"
+    response = client.post("/beheer/login?next=" + quote(target, safe="/%"),
+                           data={"email": EMAIL, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    assert response.headers["Location"] == location
 
 
 def test_resident_pages_set_no_cookie_even_for_logged_in_staff(staff_client, mastodon):

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -40,6 +40,8 @@ class Staff:
     last_login_at: datetime | None
     # Changes with the password: a session made before a new password stops working.
     password_stamp: str = ""
+    # Unix time: sessions that started at or before it have ended (logging out moves it on).
+    sessions_valid_since: float = 0.0
 
 
 def normalise_email(email: str) -> str:
@@ -58,7 +60,7 @@ def check_password_rules(password: str) -> None:
 
 def _staff(row: StaffAccount) -> Staff:
     stamp = hashlib.sha256(row.password_hash.encode()).hexdigest()[:16]
-    return Staff(row.id, row.email, row.created_at, row.last_login_at, stamp)
+    return Staff(row.id, row.email, row.created_at, row.last_login_at, stamp, row.sessions_valid_since or 0.0)
 
 
 class StaffDirectory:
@@ -104,6 +106,13 @@ class StaffDirectory:
                 raise StaffError("unknown", f"There is no staff account for {email}.")
             row.password_hash = generate_password_hash(password, method=HASH_METHOD)
             record(session, actor, "staff.password", email)
+
+    def end_sessions(self, staff_id: int, *, started_until: float) -> None:
+        """Sessions of this account that started at or before `started_until` stop working (never undone)."""
+        with self.database.Session.begin() as session:
+            session.execute(update(StaffAccount)
+                            .where(StaffAccount.id == staff_id, StaffAccount.sessions_valid_since < started_until)
+                            .values(sessions_valid_since=started_until))
 
     def authenticate(self, email: str, password: str) -> Staff | None:
         """The account for these credentials, or None — the same answer and cost for every failure."""

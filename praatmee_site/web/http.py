@@ -10,11 +10,11 @@ import hashlib
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import Flask, g, jsonify, render_template, request
 from flask_babel import format_datetime, format_time
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import short_link
@@ -40,6 +40,65 @@ class LanguagePrefix:
             environ["PATH_INFO"] = path[3:] or "/"
             environ["praatmee.lang"] = "en"
         return self.app(environ, start_response)
+
+
+class RequestAsBrowsersSendIt:
+    """What a server hands over, made safe to parse: a hostile request gets a 4xx, never a 500.
+
+    The query string's raw bytes outside printable ASCII (browsers never send them) are
+    percent-encoded as a browser would, so a bad UTF-8 byte becomes text instead of an exception.
+    A body the server cannot read (a chunk size that is not hex, a connection that ends early) is
+    the sender's fault: reading it raises 400. Werkzeug's dev server raises OSError there,
+    gunicorn its own ParseException subclasses, so every error of the server's reader counts.
+    """
+
+    QUERY_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        query = environ.get("QUERY_STRING", "")
+        if query and not (query.isascii() and query.isprintable()):
+            environ["QUERY_STRING"] = quote(query.encode("latin-1", "replace"), safe=self.QUERY_SAFE)
+        if "wsgi.input" in environ:
+            environ["wsgi.input"] = _ReadableBody(environ["wsgi.input"])
+        return self.app(environ, start_response)
+
+
+class _ReadableBody:
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _read(self, method, *args):
+        try:
+            return method(*args)
+        except HTTPException:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever the server's reader raises, see above
+            raise BadRequest(f"unreadable request body ({exc.__class__.__name__})") from exc
+
+    def read(self, *args):
+        return self._read(self._stream.read, *args)
+
+    def readline(self, *args):
+        return self._read(self._stream.readline, *args)
+
+    def readlines(self, *args):
+        return self._read(self._stream.readlines, *args)
+
+    def readinto(self, buffer):
+        if not hasattr(self._stream, "readinto"):  # WSGI promises read(), not readinto()
+            data = self.read(len(buffer))
+            buffer[:len(data)] = data
+            return len(data)
+        return self._read(self._stream.readinto, buffer)
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 class PageCache:
@@ -115,7 +174,7 @@ def public_for_a_minute(response):
 
 
 def init_app(app: Flask) -> None:
-    inner = LanguagePrefix(app.wsgi_app)
+    inner = LanguagePrefix(RequestAsBrowsersSendIt(app.wsgi_app))
     proxies = app.config["PROXIES"]
     app.wsgi_app = ProxyFix(inner, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies) if proxies else inner
     if app.config["PAGE_CACHE"] > 0:

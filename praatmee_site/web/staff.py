@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import hmac
 import io
+import math
+import re
 import time
 from datetime import date, datetime, timedelta, timezone
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for)
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import format_time, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
@@ -20,10 +23,11 @@ from PIL import Image
 
 from .. import campaigns, kpi
 from ..campaigns import posters
-from . import printed
 from ..kpi import charts, exports
 from ..staff.accounts import StaffDirectory, audit_log, record
-from .extensions import csrf, limiter
+from ..staff.login_limits import KeyRing, LoginLimits, Wait
+from . import printed
+from .extensions import csrf
 from .http import current_lang
 from .services import current_db, current_home_server
 
@@ -56,7 +60,22 @@ def init_app(app) -> None:
     )
     app.session_interface = StaffSessionInterface()
     csrf.init_app(app)
+    app.extensions["praatmee_login_limits"] = _login_limits_for(app.config)
     app.register_blueprint(bp)
+
+
+def _login_limits_for(config) -> LoginLimits:
+    """Counted where Flask-Limiter counts (see `web.configure_rate_limits`), with their own keys."""
+    from limits.storage import MemoryStorage, storage_from_string
+    uri = config.get("RATELIMIT_STORAGE_URI") or "memory://"
+    options = {} if uri.startswith("memory") else (config.get("RATELIMIT_STORAGE_OPTIONS") or {})
+    storage = storage_from_string(uri, **options)
+    shared = None if isinstance(storage, MemoryStorage) or not hasattr(storage, "get_connection") else storage
+    return LoginLimits(storage, KeyRing(shared))
+
+
+def login_limits() -> LoginLimits:
+    return current_app.extensions["praatmee_login_limits"]
 
 
 def directory() -> StaffDirectory:
@@ -69,8 +88,10 @@ def require_login():
     staff_id, since = session.get("staff_id"), session.get("since", 0)
     if staff_id is not None and time.time() - since < SESSION_HOURS * 3600:
         staff = directory().get(staff_id)
-        # A new password (`flask staff password`) ends every session made with the old one.
-        if staff is not None and hmac.compare_digest(staff.password_stamp, session.get("stamp", "")):
+        # A new password (`flask staff password`) ends every session made with the old one; logging
+        # out ends the sessions that started until then (see `logout`).
+        if (staff is not None and hmac.compare_digest(staff.password_stamp, session.get("stamp", ""))
+                and since > staff.sessions_valid_since):
             g.staff = staff
     if g.staff is None:
         session.pop("staff_id", None)
@@ -91,32 +112,73 @@ def csrf_failed(error):
                            message=_("The form was open too long, or it came from somewhere else. Please try again.")), 400
 
 
-def _login_key() -> str:
-    return "staff-login:" + (request.form.get("email") or "").strip().lower()
+# Where `next` may lead after logging in: a path inside the staff area, in plain URL characters
+# (so never another site, never a line break in the Location header, never a way out with "..").
+_NEXT = re.compile(r"/beheer/[A-Za-z0-9_\-./]*(\?[A-Za-z0-9_\-.~%=&+:]*)?")
+
+
+def _staff_path(target: str) -> str | None:
+    return target if _NEXT.fullmatch(target) and ".." not in target else None
+
+
+def _next_or_overview(target: str) -> str:
+    return request.script_root + target if _staff_path(target) else url_for("staff.home")
+
+
+def _wait_text(wait: Wait) -> dict[str, str]:
+    """The real wait, in words and as a time of day: for the login page and the limit page."""
+    seconds = wait.seconds(time.time())
+    if seconds < 120:
+        words = ngettext("%(num)d second", "%(num)d seconds", seconds)
+    else:
+        words = ngettext("%(num)d minute", "%(num)d minutes", math.ceil(seconds / 60))
+    return {"wait_words": words,
+            "wait_time": format_time(datetime.fromtimestamp(wait.until, timezone.utc), "HH:mm:ss")}
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("20 per 15 minutes", methods=["POST"])  # per client address
-@limiter.limit("5 per 15 minutes", methods=["POST"], key_func=_login_key)  # per account
 def login():
     if request.method == "GET":
-        return render_template("staff/login.html", email="", failed=False)
-    email = request.form.get("email", "")
+        return render_template("staff/login.html", email="", failed=False, wait=None)
+    email, address = request.form.get("email", ""), request.remote_addr or ""
+    limits = login_limits()
+    wait = limits.wait_before_trying(address, email)
+    if wait is not None:
+        # Asked before the password is checked: the answer says nothing about the password.
+        response = current_app.make_response((render_template(
+            "staff/login_wait.html", reason=wait.reason, next=_staff_path(request.args.get("next", "")),
+            **_wait_text(wait)), 429))
+        response.headers["Retry-After"] = str(wait.seconds(time.time()))
+        return response
     staff = directory().authenticate(email, request.form.get("password", ""))
     if staff is None:
-        # One message for a wrong password and for an unknown address.
-        return render_template("staff/login.html", email=email, failed=True), 401
+        wait = limits.failed(address, email)
+        # One message for a wrong password and for an unknown address (the limits treat both alike).
+        return render_template("staff/login.html", email=email, failed=True, wait=wait and wait.reason,
+                               **(_wait_text(wait) if wait else {})), 401
+    limits.succeeded(address, email)
     session.clear()
     session.permanent = True
     session.update(staff_id=staff.id, since=time.time(), stamp=staff.password_stamp)
-    target = request.args.get("next", "")
-    # Only back into the staff area of this site: never an address elsewhere.
-    return redirect(request.script_root + target if target.startswith("/beheer/") else url_for("staff.home"))
+    return redirect(_next_or_overview(request.args.get("next", "")))
 
 
 @bp.post("/uitloggen")
 def logout():
+    # Ends this session on the server too, so a copy of the cookie stops working; sessions of this
+    # account that started earlier end with it.
+    directory().end_sessions(g.staff.id, started_until=session["since"])
     session.clear()
+    return redirect(url_for("staff.login"))
+
+
+@bp.post("/overal-uitloggen")
+def logout_everywhere():
+    """Ends every session of this account, on every computer (e.g. after using a shared one)."""
+    directory().end_sessions(g.staff.id, started_until=time.time())
+    _audit("staff.logout_everywhere", g.staff.email)
+    session.clear()
+    flash(_("You are logged out everywhere."))
     return redirect(url_for("staff.login"))
 
 
