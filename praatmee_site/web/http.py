@@ -10,7 +10,8 @@ import hashlib
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlencode
+from typing import Hashable, Iterable
+from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, g, jsonify, render_template, request
 from flask_babel import format_datetime, format_time
@@ -18,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import short_link
+from ..kept import KeptCopies
 from .extensions import babel, limiter
 from .services import current_db, current_home_server
 
@@ -42,29 +44,67 @@ class LanguagePrefix:
         return self.app(environ, start_response)
 
 
+class KeptPages:
+    """Rendered pages a worker keeps, in two pools, so that neither can push the other's pages out.
+
+    `real` holds pages under the mounts the site expects (none, or the path of PRAATMEE_PUBLIC_URL);
+    `elsewhere` holds pages under any other mount, which only a visitor's own X-Forwarded-Prefix can
+    ask for (PRAATMEE_PROXIES trusting more proxies than there are). Both keep the pages used most
+    recently; the rest of the key (language, page, versions) comes from our own configuration and
+    campaigns.
+    """
+
+    def __init__(self, mounts: Iterable[str], *, real: int, elsewhere: int):
+        self.mounts = frozenset(mounts)
+        self.real: KeptCopies = KeptCopies(real)
+        self.elsewhere: KeptCopies = KeptCopies(elsewhere)
+
+    def pool(self, mount: str) -> KeptCopies:
+        return self.real if mount in self.mounts else self.elsewhere
+
+    def get(self, mount: str, key: Hashable):
+        return self.pool(mount).get((mount, key))
+
+    def put(self, mount: str, key: Hashable, value) -> None:
+        self.pool(mount).put((mount, key), value)
+
+    def __len__(self) -> int:
+        return len(self.real) + len(self.elsewhere)
+
+
+def expected_mounts(public_url: str) -> frozenset[str]:
+    """Where the app expects to be mounted: at the root (gunicorn, tests) or at the public URL's path."""
+    return frozenset({"", urlsplit(public_url).path.rstrip("/")})
+
+
 class PageCache:
-    """Answers GET `/` and `/en/` from a copy at most `seconds` old, per mount, host and scheme.
+    """Answers GET `/` and `/en/` from a copy at most `seconds` old, per mount and scheme.
 
     Those pages carry nothing per visitor (no cookie, language from the URL) and are public for a
-    minute anyway; a burst of scans at one event then costs one render a second per worker.
+    minute anyway; a burst of scans at one event then costs one render a second per worker. It sits
+    behind ProxyFix, so the mount and scheme are the ones the app itself sees; the host
+    is not in the key, because nothing on these pages depends on it (every link is a path).
     """
 
     PATHS = frozenset({"/", "/en", "/en/"})
-    KEYED_BY = ("PATH_INFO", "SCRIPT_NAME", "HTTP_HOST", "HTTP_X_FORWARDED_PREFIX", "HTTP_X_FORWARDED_PROTO",
-                "HTTP_X_FORWARDED_HOST", "wsgi.url_scheme")
 
-    def __init__(self, app, seconds: float, clock=time.monotonic):
+    def __init__(self, app, seconds: float, mounts: Iterable[str] = ("",), clock=time.monotonic):
         self.app = app
         self.seconds = seconds
         self.clock = clock
-        self.copies: dict[tuple, tuple[float, str, list, bytes]] = {}
+        # 3 paths × 2 schemes per mount: the real pool never needs to drop a live copy.
+        self.copies = KeptPages(mounts, real=16, elsewhere=8)
+
+    def __len__(self) -> int:
+        return len(self.copies)
 
     def __call__(self, environ, start_response):
         if (environ.get("REQUEST_METHOD") != "GET" or environ.get("QUERY_STRING")
                 or environ.get("PATH_INFO") not in self.PATHS):
             return self.app(environ, start_response)
-        key = tuple(environ.get(name, "") for name in self.KEYED_BY)
-        copy = self.copies.get(key)
+        mount = environ.get("SCRIPT_NAME", "").rstrip("/")
+        key = (environ["PATH_INFO"], environ.get("wsgi.url_scheme") in ("https", "wss"))
+        copy = self.copies.get(mount, key)
         if copy is not None and self.clock() - copy[0] < self.seconds:
             start_response(copy[1], list(copy[2]))
             return [copy[3]]
@@ -82,9 +122,7 @@ class PageCache:
                 result.close()
         headers = captured.get("headers", [])
         if captured.get("status", "").startswith("200") and not any(k.lower() == "set-cookie" for k, _ in headers):
-            if len(self.copies) > 64:
-                self.copies.clear()
-            self.copies[key] = (self.clock(), captured["status"], list(headers), body)
+            self.copies.put(mount, key, (self.clock(), captured["status"], list(headers), body))
         return [body]
 
 
@@ -103,7 +141,9 @@ def language_url(lang: str) -> str:
     prefix = "/en" if lang == "en" else ""
     keep = LANGUAGE_LINK_KEEPS.get(request.endpoint or "", ())
     query = urlencode([(name, request.args[name]) for name in keep if request.args.get(name)])
-    return f"{root}{prefix}{request.path}" + (f"?{query}" if query else "")
+    # A page may stand for another one (the page for an unknown slug stands for the entry page).
+    path = g.get("language_path") or request.path
+    return f"{root}{prefix}{path}" + (f"?{query}" if query else "")
 
 
 def public_for_a_minute(response):
@@ -114,12 +154,19 @@ def public_for_a_minute(response):
     return response
 
 
+PAGE_CACHE = "praatmee_page_cache"
+ENTRY_PAGES = "praatmee_entry_pages"
+
+
 def init_app(app: Flask) -> None:
-    inner = LanguagePrefix(app.wsgi_app)
-    proxies = app.config["PROXIES"]
-    app.wsgi_app = ProxyFix(inner, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies) if proxies else inner
+    mounts = expected_mounts(app.config["PUBLIC_URL"])
+    app.wsgi_app = LanguagePrefix(app.wsgi_app)
     if app.config["PAGE_CACHE"] > 0:
-        app.wsgi_app = PageCache(app.wsgi_app, app.config["PAGE_CACHE"])
+        app.wsgi_app = app.extensions[PAGE_CACHE] = PageCache(app.wsgi_app, app.config["PAGE_CACHE"], mounts)
+    proxies = app.config["PROXIES"]
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies)
+    app.extensions[ENTRY_PAGES] = KeptPages(mounts, real=512, elsewhere=16)
     babel.init_app(app, locale_selector=current_lang)
     configure_rate_limits(app)
     limiter.init_app(app)
