@@ -1,5 +1,5 @@
-"""What every page shares: language from the URL, the page cache, security headers, static URLs,
-caching rules, error pages and /healthz.
+"""What every page shares: language from the URL, the proxy headers we take, the kept pages and the
+page cache, security headers, static URLs, caching rules, error pages and /healthz.
 
 English lives under an `/en` prefix that a small WSGI wrapper moves into SCRIPT_NAME, so every
 `url_for` link keeps the language (and the proxy's `/praatmee` mount) without cookies or JS.
@@ -7,6 +7,7 @@ English lives under an `/en` prefix that a small WSGI wrapper moves into SCRIPT_
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,6 +17,7 @@ from urllib.parse import urlencode, urlsplit
 from flask import Flask, g, jsonify, render_template, request
 from flask_babel import format_datetime, format_time
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_list_header
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import short_link
@@ -82,7 +84,7 @@ class PageCache:
 
     Those pages carry nothing per visitor (no cookie, language from the URL) and are public for a
     minute anyway; a burst of scans at one event then costs one render a second per worker. It sits
-    behind ProxyFix, so the mount and scheme are the ones the app itself sees; the host
+    behind `ForwardedHeaders`, so the mount and scheme are the ones the app itself sees; the host
     is not in the key, because nothing on these pages depends on it (every link is a path).
     """
 
@@ -103,6 +105,7 @@ class PageCache:
                 or environ.get("PATH_INFO") not in self.PATHS):
             return self.app(environ, start_response)
         mount = environ.get("SCRIPT_NAME", "").rstrip("/")
+        # The scheme decides one header (Strict-Transport-Security), so https and the rest differ.
         key = (environ["PATH_INFO"], environ.get("wsgi.url_scheme") in ("https", "wss"))
         copy = self.copies.get(mount, key)
         if copy is not None and self.clock() - copy[0] < self.seconds:
@@ -124,6 +127,35 @@ class PageCache:
         if captured.get("status", "").startswith("200") and not any(k.lower() == "set-cookie" for k, _ in headers):
             self.copies.put(mount, key, (self.clock(), captured["status"], list(headers), body))
         return [body]
+
+
+# A mount as a proxy may name it: plain segments after "/", none starting with a dot (so no "." or
+# ".."), none empty (so no "//host"); no scheme, backslash, escape, space or control character:
+# nothing that could make our links lead off the site.
+_PLAIN_PREFIX = re.compile(r"(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*/?")
+MAX_PREFIX_LENGTH = 100
+
+
+def plain_prefix(value: str) -> bool:
+    """True for a mount like `/praatmee`: what `X-Forwarded-Prefix` may set SCRIPT_NAME to."""
+    return len(value) <= MAX_PREFIX_LENGTH and _PLAIN_PREFIX.fullmatch(value) is not None
+
+
+class ForwardedHeaders(ProxyFix):
+    """werkzeug's ProxyFix, except that an `X-Forwarded-Prefix` that is not a plain path is ignored.
+
+    The prefix becomes SCRIPT_NAME, the start of every link on our pages: `//evil.example` would
+    make each of them lead off the site. Ignored means the mount stays what the WSGI server says.
+    """
+
+    def __call__(self, environ, start_response):
+        if self.x_prefix and "HTTP_X_FORWARDED_PREFIX" in environ:
+            # The value ProxyFix would take: the x_prefix-th from the right (each proxy appends one).
+            values = parse_list_header(environ["HTTP_X_FORWARDED_PREFIX"])
+            chosen = values[-self.x_prefix] if len(values) >= self.x_prefix else None
+            if chosen is not None and not plain_prefix(chosen):
+                del environ["HTTP_X_FORWARDED_PREFIX"]
+        return super().__call__(environ, start_response)
 
 
 def current_lang() -> str:
@@ -165,7 +197,8 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = app.extensions[PAGE_CACHE] = PageCache(app.wsgi_app, app.config["PAGE_CACHE"], mounts)
     proxies = app.config["PROXIES"]
     if proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies)
+        app.wsgi_app = ForwardedHeaders(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
+                                        x_prefix=proxies)
     app.extensions[ENTRY_PAGES] = KeptPages(mounts, real=512, elsewhere=16)
     babel.init_app(app, locale_selector=current_lang)
     configure_rate_limits(app)
@@ -186,6 +219,7 @@ def init_app(app: Flask) -> None:
     # The one image policy (conversation.display.ImagePolicy) decides both what we show and the CSP.
     with app.app_context():
         image_sources = " ".join(sorted(current_home_server().images.origins))
+    hsts = app.config["HSTS"]
 
     @app.after_request
     def security_headers(response):
@@ -198,6 +232,9 @@ def init_app(app: Flask) -> None:
         response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if hsts and request.is_secure:
+            # Only on https (RFC 6797 §7.2); request.is_secure follows X-Forwarded-Proto behind a trusted proxy.
+            response.headers["Strict-Transport-Security"] = f"max-age={hsts}"
         if request.path.startswith("/static/"):
             response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         return response
