@@ -38,6 +38,9 @@ DEFAULTS: dict[str, object] = {
     "SMS_NUMBER": None,
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
     "PROXIES": 1,
+    # Strict-Transport-Security max-age in seconds on https answers; 0: none. None: a year, except in
+    # demo, debug and test runs (which often run on plain http or on a developer's own host name).
+    "HSTS": None,
     "RESOLVER_LIMIT": "10 per minute;60 per hour",
     # "Reageer direct" look-ups running at once in one instance (all its workers together). A hostile
     # server can hold a look-up for its whole 5 s deadline: keep this below the number of workers.
@@ -100,6 +103,21 @@ def _origin_url(name: str, value: object, *, allow_path: bool) -> str:
     return text
 
 
+HSTS_DEFAULT = 365 * 24 * 3600
+
+
+def _hsts(config: dict) -> int:
+    value = config.get("HSTS")
+    if value is None or value == "":
+        return 0 if config["DEMO"] or config.get("DEBUG") or config.get("TESTING") else HSTS_DEFAULT
+    text = str(value).strip()
+    # bool is an int in Python, and from_prefixed_env turns "true" into True: not a number of seconds.
+    if isinstance(value, bool) or not text.isdigit():
+        raise ConfigError(f"PRAATMEE_HSTS must be the Strict-Transport-Security max-age in whole seconds, "
+                          f"e.g. {HSTS_DEFAULT} (a year), or 0 to send none (got {value!r}).")
+    return int(text)
+
+
 def validate(config: dict) -> None:
     """Normalise types in place and stop at the first setting that cannot work."""
     for name in BOOLEAN:
@@ -107,6 +125,7 @@ def validate(config: dict) -> None:
     for name in NUMBERS:
         config[name] = _as_number(name, config.get(name))
     config["PROXIES"] = int(config["PROXIES"])
+    config["HSTS"] = _hsts(config)
     if config["LOOKUP_SLOTS"] < 1 or config["LOOKUP_SLOTS"] != int(config["LOOKUP_SLOTS"]):
         raise ConfigError("PRAATMEE_LOOKUP_SLOTS must be a whole number of at least 1, e.g. 2.")
     config["LOOKUP_SLOTS"] = int(config["LOOKUP_SLOTS"])

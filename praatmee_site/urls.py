@@ -10,7 +10,8 @@ They are not one rule, because the risks are not one risk:
   other on posters.
 - `https_origin_problem`: a setting (`PRAATMEE_MASTODON_URL`, …) is a plain https address.
 - `is_resident_target`: where "Reageer direct" may *send a resident* (a Location header): https,
-  printable ASCII, a DNS name (no IP literal), port 443, and a host the resident's server named.
+  printable ASCII, a DNS name (no IP literal), port 443, and a host the resident's server named
+  outside the template itself.
 - `remote_interaction.netguard.NetGuard.check_url`: what we may *fetch* from a host a visitor
   typed; it adds DNS resolution and address classes, so it lives beside the guard, built on the
   host helpers here (`looks_like_ip_literal`, `to_ascii_hostname`).
@@ -137,10 +138,12 @@ def is_resident_target(url: str, allowed_hosts: Iterable[str]) -> bool:
 
     https, no credentials, no port but 443, printable ASCII only (it goes into a Location
     header), a DNS name rather than an address, and a host in ``allowed_hosts``: the visitor's
-    domain and the hosts its WebFinger document names. That last rule keeps the target in the
-    hands of the resident's own server (micro.blog serves templates on micro.blog for accounts on
-    other domains); it cannot stop that server from sending its own users elsewhere, which is a
-    trust they already place in it.
+    domain and the hosts its WebFinger document names outside the template
+    (`remote_interaction.discovery.Jrd.named_hosts`). That last rule keeps the target in the hands
+    of the resident's own server (micro.blog serves templates on micro.blog for accounts on other
+    domains, and must name micro.blog elsewhere in the document too); it cannot stop that server
+    from sending its own users elsewhere, which is a trust they already place in it. The web layer
+    shows the target's host before following an address the resident did not choose themselves.
     """
     if not url.isascii() or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in url):
         return False

@@ -234,13 +234,39 @@ def test_the_browser_remembers_only_the_server_of_an_address_an_older_version_ke
     assert page.evaluate("() => localStorage.getItem('praatmee-server')") == "mastodon.test"
 
 
+def test_a_prefilled_address_is_neither_followed_nor_remembered_until_the_resident_chooses_it(reply_server,
+                                                                                            open_page):
+    page = open_page(reply_server.url, allow_hosts=(HOME,))
+    page.goto(reply_server.url + "/reageer?post=100&adres=naam%40mastodon.test")
+    page.wait_for_timeout(300)  # nothing sends the form on its own
+    assert page.url == reply_server.url + "/reageer?post=100&adres=naam%40mastodon.test"
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    # Our own form, but the address came from a link: first the page that names where the button goes.
+    assert page.url == reply_server.url + "/reageer?post=100"
+    assert "Ga naar mastodon.test" in page.inner_text("main")
+    assert page.evaluate("() => localStorage.length") == 0
+    assert page.outside_requests == []
+    with page.expect_request(lambda request: request.url.startswith("https://mastodon.test/")):
+        page.click("text=Ga naar mastodon.test")
+    later = page.context.new_page()  # now the resident chose it: kept for next time
+    later.goto(reply_server.url + "/reageer?post=107")
+    assert later.input_value("#adres") == "mastodon.test"
+
+
 @pytest.mark.parametrize("outcome, address", [("form", None), ("error", "@naam"), ("no_way_in", "naam@gts.test"),
-                                              ("confirm", "naam@mastodon.test")])
+                                              ("confirm", "naam@mastodon.test"),
+                                              ("prefilled", "naam@manton-alias.test")])
 @pytest.mark.parametrize("lang", ["", "/en"])
 def test_axe_on_the_reply_pages(reply_server, open_page, outcome, address, lang):
     page = open_page(reply_server.url, width=360, height=740, allow_hosts=(HOME,))
     if outcome == "confirm":
         post_from_elsewhere(page, reply_server.url, address, lang)
+    elif outcome == "prefilled":  # a link filled in the address; the way in is on another host (micro.blog)
+        page.goto(f"{reply_server.url}{lang}/reageer?post=101&adres={address}")
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        assert "micro.test" in page.inner_text("main")
     else:
         page.goto(f"{reply_server.url}{lang}/reageer?post=101")
         if address:

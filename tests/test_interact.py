@@ -16,11 +16,14 @@ from praatmee_site.remote_interaction.discovery import (
     HANDLE_ERROR_CODES,
     KNOWN_SOFTWARE,
     NODEINFO_RELS,
+    REL_FEP_3B86_OBJECT,
+    REL_OSTATUS_SUBSCRIBE,
     CopyLink,
     Discovery,
     DiscoveryCache,
     Handle,
     HandleError,
+    Jrd,
     Redirect,
     Resolver,
     Template,
@@ -254,14 +257,55 @@ def test_mastodons_recorded_responses_yield_their_template(name, expected):
     assert _templates(document) == ([expected] if expected else [])
 
 
-@pytest.mark.parametrize("name", sorted(n for n, t in REAL_JRDS.items() if t))
-def test_every_recorded_template_leads_to_an_acceptable_url(name):
-    # The hosts a document names may be sent to, the micro.blog template on micro.blog included.
-    jrd = parse_jrd(json.loads((SHARED_FIXTURES / "webfinger" / "real" / name).read_text()))
+def _recorded_target(name: str, **changes) -> tuple[str, Jrd]:
+    document = json.loads((SHARED_FIXTURES / "webfinger" / "real" / name).read_text())
+    document.update(changes)
+    jrd = parse_jrd(document)
     template = interaction_templates(jrd)[0]
-    url = fill_template(template.template, {template.variable: POST_URI})
-    assert acceptable_target(url, jrd.named_hosts())
+    return fill_template(template.template, {template.variable: POST_URI}), jrd
+
+
+@pytest.mark.parametrize("name", sorted(n for n, t in REAL_JRDS.items() if t and n != "micro-blog.json"))
+def test_every_recorded_template_leads_to_an_acceptable_url(name):
+    # Asked for the account in its subject, every server names its template's host outside the template.
+    url, jrd = _recorded_target(name)
+    account_domain = jrd.subject.rsplit("@", 1)[1]
+    assert acceptable_target(url, jrd.named_hosts() | {account_domain})
     assert url.endswith(POST_URI_ENCODED)
+
+
+def test_the_recorded_micro_blog_document_names_its_template_host_only_in_the_template():
+    # micro.blog serves the template on micro.blog for an account on manton.org, and names micro.blog
+    # nowhere else: by the rule, that target is not the server's to choose, so residents copy the link.
+    url, jrd = _recorded_target("micro-blog.json")
+    assert url.startswith("https://micro.blog/")
+    assert not acceptable_target(url, jrd.named_hosts() | {"manton.org"})
+    # Once the document names micro.blog elsewhere (an alias, a link), the template is followed again.
+    url, jrd = _recorded_target("micro-blog.json", aliases=["https://micro.blog/manton"])
+    assert acceptable_target(url, jrd.named_hosts() | {"manton.org"})
+
+
+def test_a_host_named_only_inside_a_template_is_not_named_by_the_document():
+    jrd = parse_jrd({"subject": "acct:naam@server.nl", "links": [
+        {"rel": REL_OSTATUS_SUBSCRIBE, "template": "https://elders.nl/authorize_interaction?uri={uri}"},
+        {"rel": REL_FEP_3B86_OBJECT, "template": "https://ergens.nl/x?o={object}"},
+    ]})
+    assert jrd.named_hosts() == {"server.nl"}
+
+
+@pytest.mark.parametrize("document", [
+    {"subject": "acct:naam@elders.nl"},
+    {"subject": "acct:naam@server.nl", "aliases": ["https://elders.nl/@naam"]},
+    {"subject": "acct:naam@server.nl", "aliases": ["acct:naam@elders.nl"]},
+    {"subject": "https://elders.nl/users/naam"},
+    {"links": [{"rel": "http://webfinger.net/rel/profile-page", "href": "https://elders.nl/@naam"}]},
+])
+def test_the_subject_the_aliases_and_the_links_hrefs_name_hosts(document):
+    document = dict(document)
+    document.setdefault("links", [])
+    document["links"] = [*document["links"],
+                         {"rel": REL_OSTATUS_SUBSCRIBE, "template": "https://elders.nl/authorize_interaction?uri={uri}"}]
+    assert "elders.nl" in parse_jrd(document).named_hosts()
 
 
 @pytest.mark.parametrize("url, acceptable", [
@@ -367,9 +411,19 @@ def test_a_bare_mastodon_domain_is_resolved_from_its_instance_document(fediverse
     assert len(fediverse.requests) == 1
 
 
-def test_micro_blog_sends_residents_to_the_template_host_its_webfinger_names(fediverse):
-    assert resolve(fediverse, "naam@manton.test") == Redirect(
+def test_micro_blog_as_recorded_gets_the_link_to_copy(fediverse):
+    # The recorded document names micro.blog only inside its template (see the unit test above).
+    assert resolve(fediverse, "naam@manton.test") == CopyLink("manton.test", "refused")
+
+
+def test_micro_blog_sends_residents_to_the_template_host_when_it_names_it_elsewhere(fediverse):
+    assert resolve(fediverse, "naam@manton-alias.test") == Redirect(
         f"https://micro.test/mastodon/follow?url={POST_URI_ENCODED}", None, "ostatus-subscribe")
+
+
+def test_a_template_on_a_host_the_server_names_nowhere_else_is_refused(fediverse):
+    assert resolve(fediverse, "naam@stranger.test") == CopyLink("stranger.test", "refused")
+    assert fediverse.hosts_contacted() == ["stranger.test"]  # and phish.test was never asked anything
 
 
 def test_a_custom_domain_whose_webfinger_redirects_leads_to_the_real_server(fediverse):

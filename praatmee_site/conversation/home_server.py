@@ -13,6 +13,7 @@ from urllib.parse import urlencode, urlsplit
 import requests
 
 from ..db import DatabaseLastGood
+from ..kept import KeptCopies
 from ..mastodon import (ClientSettings, Instance, MastodonClient, MastodonError, NotFound, Status, Thread,
                         Unavailable, status_id_from_reference)
 from ..mastodon.cache import UpstreamCache
@@ -103,7 +104,8 @@ class HomeServer:
                               refresh_in_background=not config.get("TESTING_SYNC_CACHE"))
         self.client = MastodonClient(settings, cache=cache, session=session,
                                      shared_pause=StoredPause(store, self.base_url) if store is not None else None)
-        self._shaped: dict[tuple, Conversation] = {}
+        # Keys are (status id, version, stale) of threads our own configuration and campaigns name.
+        self._shaped: KeptCopies[Conversation] = KeptCopies(64)
         self.images = ImagePolicy.for_urls(self.base_url, config.get("MEDIA_URL"))
 
     def conversation(self, thread_reference: str | None = None) -> Conversation:
@@ -129,9 +131,7 @@ class HomeServer:
             # Sanitizing and shaping run once per version of the thread, not once per visitor.
             posts = shape_thread(result.value, home_domain=self.domain, images=self.images)
             shaped = Conversation(result.value, tuple(posts), result.fetched_at, stale, version=key)
-            if len(self._shaped) > 64:
-                self._shaped.clear()
-            self._shaped[key] = shaped
+            self._shaped.put(key, shaped)
         return shaped
 
     def find_post(self, post_id: str, thread_references: tuple[str, ...] = ()) -> Status | None:

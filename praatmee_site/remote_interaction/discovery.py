@@ -283,10 +283,12 @@ class Jrd:
     links: tuple[JrdLink, ...]
 
     def named_hosts(self) -> frozenset[str]:
-        """Hosts this document names (subject, aliases, link hrefs and templates)."""
+        """Hosts this document names outside its templates: subject, aliases and link hrefs.
+
+        A template's own host does not count, or every template would vouch for itself.
+        """
         hosts = set()
-        for value in (self.subject, *self.aliases,
-                      *(v for link in self.links for v in (link.href, link.template))):
+        for value in (self.subject, *self.aliases, *(link.href for link in self.links)):
             host = _host_of(value)
             if host:
                 hosts.add(host)

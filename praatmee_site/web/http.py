@@ -1,5 +1,5 @@
-"""What every page shares: language from the URL, the page cache, security headers, static URLs,
-caching rules, error pages and /healthz.
+"""What every page shares: language from the URL, the proxy headers we take, the kept pages and the
+page cache, security headers, static URLs, caching rules, error pages and /healthz.
 
 English lives under an `/en` prefix that a small WSGI wrapper moves into SCRIPT_NAME, so every
 `url_for` link keeps the language (and the proxy's `/praatmee` mount) without cookies or JS.
@@ -7,17 +7,21 @@ English lives under an `/en` prefix that a small WSGI wrapper moves into SCRIPT_
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from typing import Hashable, Iterable
+from urllib.parse import quote, urlencode, urlsplit
 
 from flask import Flask, g, jsonify, render_template, request
 from flask_babel import format_datetime, format_time
 from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.http import parse_list_header
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import short_link
+from ..kept import KeptCopies
 from .extensions import babel, limiter
 from .services import current_db, current_home_server
 
@@ -101,29 +105,68 @@ class _ReadableBody:
         return getattr(self._stream, name)
 
 
+class KeptPages:
+    """Rendered pages a worker keeps, in two pools, so that neither can push the other's pages out.
+
+    `real` holds pages under the mounts the site expects (none, or the path of PRAATMEE_PUBLIC_URL);
+    `elsewhere` holds pages under any other mount, which only a visitor's own X-Forwarded-Prefix can
+    ask for (PRAATMEE_PROXIES trusting more proxies than there are). Both keep the pages used most
+    recently; the rest of the key (language, page, versions) comes from our own configuration and
+    campaigns.
+    """
+
+    def __init__(self, mounts: Iterable[str], *, real: int, elsewhere: int):
+        self.mounts = frozenset(mounts)
+        self.real: KeptCopies = KeptCopies(real)
+        self.elsewhere: KeptCopies = KeptCopies(elsewhere)
+
+    def pool(self, mount: str) -> KeptCopies:
+        return self.real if mount in self.mounts else self.elsewhere
+
+    def get(self, mount: str, key: Hashable):
+        return self.pool(mount).get((mount, key))
+
+    def put(self, mount: str, key: Hashable, value) -> None:
+        self.pool(mount).put((mount, key), value)
+
+    def __len__(self) -> int:
+        return len(self.real) + len(self.elsewhere)
+
+
+def expected_mounts(public_url: str) -> frozenset[str]:
+    """Where the app expects to be mounted: at the root (gunicorn, tests) or at the public URL's path."""
+    return frozenset({"", urlsplit(public_url).path.rstrip("/")})
+
+
 class PageCache:
-    """Answers GET `/` and `/en/` from a copy at most `seconds` old, per mount, host and scheme.
+    """Answers GET `/` and `/en/` from a copy at most `seconds` old, per mount and scheme.
 
     Those pages carry nothing per visitor (no cookie, language from the URL) and are public for a
-    minute anyway; a burst of scans at one event then costs one render a second per worker.
+    minute anyway; a burst of scans at one event then costs one render a second per worker. It sits
+    behind `ForwardedHeaders`, so the mount and scheme are the ones the app itself sees; the host
+    is not in the key, because nothing on these pages depends on it (every link is a path).
     """
 
     PATHS = frozenset({"/", "/en", "/en/"})
-    KEYED_BY = ("PATH_INFO", "SCRIPT_NAME", "HTTP_HOST", "HTTP_X_FORWARDED_PREFIX", "HTTP_X_FORWARDED_PROTO",
-                "HTTP_X_FORWARDED_HOST", "wsgi.url_scheme")
 
-    def __init__(self, app, seconds: float, clock=time.monotonic):
+    def __init__(self, app, seconds: float, mounts: Iterable[str] = ("",), clock=time.monotonic):
         self.app = app
         self.seconds = seconds
         self.clock = clock
-        self.copies: dict[tuple, tuple[float, str, list, bytes]] = {}
+        # 3 paths × 2 schemes per mount: the real pool never needs to drop a live copy.
+        self.copies = KeptPages(mounts, real=16, elsewhere=8)
+
+    def __len__(self) -> int:
+        return len(self.copies)
 
     def __call__(self, environ, start_response):
         if (environ.get("REQUEST_METHOD") != "GET" or environ.get("QUERY_STRING")
                 or environ.get("PATH_INFO") not in self.PATHS):
             return self.app(environ, start_response)
-        key = tuple(environ.get(name, "") for name in self.KEYED_BY)
-        copy = self.copies.get(key)
+        mount = environ.get("SCRIPT_NAME", "").rstrip("/")
+        # The scheme decides one header (Strict-Transport-Security), so https and the rest differ.
+        key = (environ["PATH_INFO"], environ.get("wsgi.url_scheme") in ("https", "wss"))
+        copy = self.copies.get(mount, key)
         if copy is not None and self.clock() - copy[0] < self.seconds:
             start_response(copy[1], list(copy[2]))
             return [copy[3]]
@@ -141,10 +184,37 @@ class PageCache:
                 result.close()
         headers = captured.get("headers", [])
         if captured.get("status", "").startswith("200") and not any(k.lower() == "set-cookie" for k, _ in headers):
-            if len(self.copies) > 64:
-                self.copies.clear()
-            self.copies[key] = (self.clock(), captured["status"], list(headers), body)
+            self.copies.put(mount, key, (self.clock(), captured["status"], list(headers), body))
         return [body]
+
+
+# A mount as a proxy may name it: plain segments after "/", none starting with a dot (so no "." or
+# ".."), none empty (so no "//host"); no scheme, backslash, escape, space or control character:
+# nothing that could make our links lead off the site.
+_PLAIN_PREFIX = re.compile(r"(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*/?")
+MAX_PREFIX_LENGTH = 100
+
+
+def plain_prefix(value: str) -> bool:
+    """True for a mount like `/praatmee`: what `X-Forwarded-Prefix` may set SCRIPT_NAME to."""
+    return len(value) <= MAX_PREFIX_LENGTH and _PLAIN_PREFIX.fullmatch(value) is not None
+
+
+class ForwardedHeaders(ProxyFix):
+    """werkzeug's ProxyFix, except that an `X-Forwarded-Prefix` that is not a plain path is ignored.
+
+    The prefix becomes SCRIPT_NAME, the start of every link on our pages: `//evil.example` would
+    make each of them lead off the site. Ignored means the mount stays what the WSGI server says.
+    """
+
+    def __call__(self, environ, start_response):
+        if self.x_prefix and "HTTP_X_FORWARDED_PREFIX" in environ:
+            # The value ProxyFix would take: the x_prefix-th from the right (each proxy appends one).
+            values = parse_list_header(environ["HTTP_X_FORWARDED_PREFIX"])
+            chosen = values[-self.x_prefix] if len(values) >= self.x_prefix else None
+            if chosen is not None and not plain_prefix(chosen):
+                del environ["HTTP_X_FORWARDED_PREFIX"]
+        return super().__call__(environ, start_response)
 
 
 def current_lang() -> str:
@@ -162,7 +232,9 @@ def language_url(lang: str) -> str:
     prefix = "/en" if lang == "en" else ""
     keep = LANGUAGE_LINK_KEEPS.get(request.endpoint or "", ())
     query = urlencode([(name, request.args[name]) for name in keep if request.args.get(name)])
-    return f"{root}{prefix}{request.path}" + (f"?{query}" if query else "")
+    # A page may stand for another one (the page for an unknown slug stands for the entry page).
+    path = g.get("language_path") or request.path
+    return f"{root}{prefix}{path}" + (f"?{query}" if query else "")
 
 
 def public_for_a_minute(response):
@@ -173,12 +245,20 @@ def public_for_a_minute(response):
     return response
 
 
+PAGE_CACHE = "praatmee_page_cache"
+ENTRY_PAGES = "praatmee_entry_pages"
+
+
 def init_app(app: Flask) -> None:
-    inner = LanguagePrefix(RequestAsBrowsersSendIt(app.wsgi_app))
-    proxies = app.config["PROXIES"]
-    app.wsgi_app = ProxyFix(inner, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies) if proxies else inner
+    mounts = expected_mounts(app.config["PUBLIC_URL"])
+    app.wsgi_app = LanguagePrefix(RequestAsBrowsersSendIt(app.wsgi_app))
     if app.config["PAGE_CACHE"] > 0:
-        app.wsgi_app = PageCache(app.wsgi_app, app.config["PAGE_CACHE"])
+        app.wsgi_app = app.extensions[PAGE_CACHE] = PageCache(app.wsgi_app, app.config["PAGE_CACHE"], mounts)
+    proxies = app.config["PROXIES"]
+    if proxies:
+        app.wsgi_app = ForwardedHeaders(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
+                                        x_prefix=proxies)
+    app.extensions[ENTRY_PAGES] = KeptPages(mounts, real=512, elsewhere=16)
     babel.init_app(app, locale_selector=current_lang)
     configure_rate_limits(app)
     limiter.init_app(app)
@@ -198,6 +278,7 @@ def init_app(app: Flask) -> None:
     # The one image policy (conversation.display.ImagePolicy) decides both what we show and the CSP.
     with app.app_context():
         image_sources = " ".join(sorted(current_home_server().images.origins))
+    hsts = app.config["HSTS"]
 
     @app.after_request
     def security_headers(response):
@@ -210,6 +291,9 @@ def init_app(app: Flask) -> None:
         response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if hsts and request.is_secure:
+            # Only on https (RFC 6797 §7.2); request.is_secure follows X-Forwarded-Proto behind a trusted proxy.
+            response.headers["Strict-Transport-Security"] = f"max-age={hsts}"
         if request.path.startswith("/static/"):
             response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         return response

@@ -6,21 +6,24 @@ for every page that shows it.
 """
 from __future__ import annotations
 
-from flask import current_app, render_template, request, url_for
+from flask import current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .http import current_lang
+from .http import ENTRY_PAGES, KeptPages, current_lang
 from .services import current_home_server
 
 
 def entry_page(*, call_to_action: str, thread_reference: str | None = None, invite_url: str | None = None,
                input_text: str | None = None, note: str | None = None, status: int = 200,
-               campaign_slug: str | None = None, call_to_action_lang: str | None = None, **extra):
+               campaign_slug: str | None = None, call_to_action_lang: str | None = None,
+               page_path: str | None = None, **extra):
     """The one entry page; campaigns reuse it with their own heading, thread and sign-up link.
 
-    The HTML is kept per everything it depends on (language, mount, path, campaign, thread version,
+    The HTML is kept per everything it depends on (language, mount, page, campaign, thread version,
     registration state; pages take nothing from the query string), so a burst of visitors costs one
-    render; `/c/` still counts each scan.
+    render; `/c/` still counts each scan. `page_path` is the page this one stands for (its language
+    link leads there), the request's own path by default: the page for every unknown slug stands
+    for `/`, so made-up slugs share one copy instead of making a copy each.
     """
     lang = current_lang()
     config = current_app.config
@@ -28,10 +31,12 @@ def entry_page(*, call_to_action: str, thread_reference: str | None = None, invi
     conversation = home.conversation(thread_reference)
     registration = home.registration(lang, invite_url)
     call_to_action_lang = call_to_action_lang or default_call_to_action_lang()
-    key = (lang, request.script_root, request.path, call_to_action, call_to_action_lang, input_text, note,
+    g.language_path = page_path or request.path
+    key = (lang, request.script_root, g.language_path, call_to_action, call_to_action_lang, input_text, note,
            campaign_slug, conversation.version, conversation.problem, registration, tuple(sorted(extra.items())))
-    pages = current_app.extensions.setdefault("praatmee_entry_pages", {})
-    html = pages.get(key)
+    pages = kept_entry_pages()
+    mount = request.environ.get("praatmee.root", "")
+    html = pages.get(mount, key)
     if html is None:
         html = render_template(
             "index.html",
@@ -50,10 +55,13 @@ def entry_page(*, call_to_action: str, thread_reference: str | None = None, invi
             reply_url=url_for("residents.reply", c=campaign_slug),
             **extra,
         )
-        if len(pages) > 256:
-            pages.clear()
-        pages[key] = html
+        pages.put(mount, key, html)
     return html, status
+
+
+def kept_entry_pages() -> KeptPages:
+    """This worker's rendered entry pages (see `http.KeptPages`: made-up mounts have a pool of their own)."""
+    return current_app.extensions[ENTRY_PAGES]
 
 
 def default_call_to_action() -> str:

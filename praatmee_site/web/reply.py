@@ -61,6 +61,14 @@ def handle_error_message(code: str) -> str:
     return messages.get(code, messages["invalid"])
 
 
+def _suggested_server(text: str) -> str | None:
+    """The server of the address a link filled in (``?adres=``), if it is an address at all."""
+    try:
+        return parse_handle(text).domain if text else None
+    except HandleError:
+        return None
+
+
 def _sent_from_our_pages() -> bool:
     """True for a request our own page made (our form). Links cannot POST, and another site's form
     is cross-site, so neither is handed over without the resident seeing where it goes."""
@@ -98,11 +106,14 @@ def reply():
                    outcome=None, max_length=MAX_HANDLE_LENGTH)
     if request.method != "POST":  # GET, or HEAD
         # Links from before the form used POST (?adres=…) still fill in the field, but a GET is
-        # never looked up or followed: a link in a stranger's reply is a GET too.
-        return _page(dict(context, address=request.args.get("adres", "")[:MAX_HANDLE_LENGTH]))
+        # never looked up or followed: a link in a stranger's reply is a GET too. The form carries
+        # the suggestion along, so the answer can tell it from what the resident typed.
+        suggested = request.args.get("adres", "")[:MAX_HANDLE_LENGTH]
+        return _page(dict(context, address=suggested, suggested=suggested))
 
     address = request.form.get("adres", "")
     context["address"] = address[:MAX_HANDLE_LENGTH + 50]  # a bit over the limit, so the resident sees why
+    context["suggested"] = request.form.get("voorgesteld", "")[:MAX_HANDLE_LENGTH]
     if post is None:
         return _page(dict(context, outcome="no_post"), 503)
     try:
@@ -116,11 +127,17 @@ def reply():
     result = current_resolver().resolve(handle, post.uri)
     context["domain"] = handle.domain
     if isinstance(result, Redirect):
-        if _sent_from_our_pages():
+        suggested = _suggested_server(context["suggested"]) == handle.domain
+        if _sent_from_our_pages() and not suggested:
             return redirect(result.url, code=303)
-        return _page(dict(context, outcome="confirm", target=result.url))
+        # Someone else chose this server (another site's form, or a link that filled in the field):
+        # the resident first sees the host the button really opens.
+        return _page(dict(context, outcome="confirm", target=result.url, target_host=urlsplit(result.url).hostname,
+                          suggested_by_link=suggested))
     if result.reason == "busy":
         g.reply_looked_up = False  # nothing was asked: it costs the resident no try
         page, status = _page(dict(context, outcome="busy"), 503)
         return page, status, {"Retry-After": "10"}
-    return _page(dict(context, outcome="no_way_in" if result.reason == "no_way_in" else "unreachable"))
+    # "refused": the server answered, but only with a way in we will not use (see urls.is_resident_target).
+    reachable = result.reason in ("no_way_in", "refused")
+    return _page(dict(context, outcome="no_way_in" if reachable else "unreachable"))

@@ -45,7 +45,8 @@ def campaign(slug: str):
     today = campaigns.today()
     canonical = dict(canonical_url=canonical_entry_url())
     if found is None:
-        page = entry_page(call_to_action=default_call_to_action(), status=404, **canonical)
+        # One page for every unknown slug (it stands for the entry page): a made-up slug costs no copy.
+        page = entry_page(call_to_action=default_call_to_action(), status=404, page_path="/", **canonical)
     elif campaigns.has_ended(found, today):
         # The campaign's figures are final; the poster still leads somewhere useful.
         page = entry_page(call_to_action=default_call_to_action(),

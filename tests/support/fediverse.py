@@ -213,6 +213,22 @@ def build_sites() -> dict[str, Site]:
             webfinger=Reply(body=shared_document("webfinger/real/micro-blog.json",
                                                  **{"manton.org": "manton.test",
                                                     "micro.blog": "micro.test"}))),
+        # The same account, but the document also names micro.test outside the template (an alias).
+        "manton-alias.test": fediverse_server(
+            "manton-alias.test",
+            webfinger=Reply(body=dict(shared_document("webfinger/real/micro-blog.json",
+                                                      **{"manton.org": "manton-alias.test",
+                                                         "micro.blog": "micro.test"}),
+                                      aliases=["https://micro.test/manton"]))),
+        # A stranger's server whose template leads to a host it names nowhere else.
+        "stranger.test": fediverse_server("stranger.test", webfinger=Reply(body={
+            "subject": "acct:naam@stranger.test",
+            "aliases": ["https://stranger.test/@naam"],
+            "links": [
+                {"rel": "self", "type": "application/activity+json", "href": "https://stranger.test/users/naam"},
+                {"rel": "http://ostatus.org/schema/1.0/subscribe",
+                 "template": "https://phish.test/authorize_interaction?uri={uri}"},
+            ]})),
         # Templates we must not send anyone to.
         "offsite.test": fediverse_server("offsite.test", webfinger=Reply(body={
             "subject": "acct:naam@offsite.test",
