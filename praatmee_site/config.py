@@ -34,6 +34,10 @@ DEFAULTS: dict[str, object] = {
     "INPUT_TEXT": None,
     "MEDIA_URL": None,  # a second image origin, when the home server serves media from a CDN
     "SOURCE_URL": "https://github.com/gemeente-amsterdam/praatmee",
+    # Who staff ask for an account or a new password, on the login page: a name, a team or an e-mail
+    # address (which becomes a mail link), e.g. "innovatie@amsterdam.nl". None: "the colleague who
+    # manages praatmee in your team".
+    "STAFF_CONTACT": None,
     "SMS_KEYWORD": None,
     "SMS_NUMBER": None,
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
@@ -118,6 +122,17 @@ def _hsts(config: dict) -> int:
     return int(text)
 
 
+STAFF_CONTACT_MAX = 200
+
+
+def _staff_contact(value: object) -> str | None:
+    text = " ".join(str(value or "").split())
+    if len(text) > STAFF_CONTACT_MAX or any(not ch.isprintable() for ch in str(value or "").strip()):
+        raise ConfigError(f"PRAATMEE_STAFF_CONTACT must be one line of at most {STAFF_CONTACT_MAX} characters: "
+                          "a name, a team or an e-mail address, e.g. innovatie@amsterdam.nl.")
+    return text or None
+
+
 def validate(config: dict) -> None:
     """Normalise types in place and stop at the first setting that cannot work."""
     for name in BOOLEAN:
@@ -146,6 +161,7 @@ def validate(config: dict) -> None:
                 "PRAATMEE_SECRET_KEY is not set: set it to a long random string, "
                 "e.g. PRAATMEE_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')."
             )
+    config["STAFF_CONTACT"] = _staff_contact(config.get("STAFF_CONTACT"))
     if bool(config.get("SMS_KEYWORD")) != bool(config.get("SMS_NUMBER")):
         raise ConfigError("PRAATMEE_SMS_KEYWORD and PRAATMEE_SMS_NUMBER go together: set both or neither.")
     url = config.get("DATABASE_URL")
