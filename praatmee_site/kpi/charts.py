@@ -205,7 +205,7 @@ def new_accounts_table(period: PeriodFigures, *, caption: str = "Nieuwe accounts
 
 def scans_table(per_day: Sequence[tuple[date, int]], *, start: date | None = None, end: date | None = None,
                 caption: str = "Scans per dag", description: str | None = None, label_header: str = "Dag",
-                header: str = "Scans") -> Table:
+                header: str = "Scans", day_label: Callable[[date], str] = date.isoformat) -> Table:
     """Every day from `start` (default: the first day with scans) to `end`, days without scans as 0."""
     counts = {day: count for day, count in per_day}
     start = start or min(counts, default=None)
@@ -216,6 +216,6 @@ def scans_table(per_day: Sequence[tuple[date, int]], *, start: date | None = Non
     if start is not None and end is not None:
         day = start
         while day <= end:
-            rows.append(Row(day.isoformat(), (counts.get(day, 0),)))
+            rows.append(Row(day_label(day), (counts.get(day, 0),)))
             day += timedelta(days=1)
     return Table(caption, description, label_header, (Column(header),), tuple(rows))

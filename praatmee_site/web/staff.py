@@ -333,7 +333,8 @@ def campaign(slug: str):
     day = campaigns.today()
     scans = campaigns.scans_per_day(db, campaign)
     table = charts.scans_table(scans, caption=_("Scans per day"), label_header=_("Day"), header=_("Scans"),
-                               description=_("Scans of the QR code per day; the table has the same figures."))
+                               description=_("Scans of the QR code per day; the table has the same figures."),
+                               day_label=lambda day: format_date(day, "EEE d MMM y"))
     return render_template(
         "staff/campaign.html", campaign=campaign, totals=campaigns.totals(db, campaign, day),
         scans=table, scans_chart=_chart(charts.bar_chart(table, chart_id="chart-scans")) if scans else None,
