@@ -296,7 +296,7 @@ class Jrd:
         return frozenset(hosts)
 
 
-def _text(value: Any) -> str | None:
+def _string_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
@@ -306,15 +306,15 @@ def parse_jrd(data: Any) -> Jrd | None:
         return None
     raw_links = data.get("links")
     links = tuple(
-        JrdLink(rel=item["rel"], type=_text(item.get("type")), href=_text(item.get("href")),
-                template=_text(item.get("template")))
+        JrdLink(rel=item["rel"], type=_string_or_none(item.get("type")), href=_string_or_none(item.get("href")),
+                template=_string_or_none(item.get("template")))
         for item in (raw_links if isinstance(raw_links, list) else [])
         if isinstance(item, dict) and isinstance(item.get("rel"), str)
     )
     raw_aliases = data.get("aliases")
     aliases = tuple(a for a in (raw_aliases if isinstance(raw_aliases, list) else [])
                     if isinstance(a, str))
-    return Jrd(subject=_text(data.get("subject")), aliases=aliases, links=links)
+    return Jrd(subject=_string_or_none(data.get("subject")), aliases=aliases, links=links)
 
 
 @dataclass(frozen=True)
