@@ -68,7 +68,8 @@ def place_label(place: str) -> str:
 
 
 def field_label(name: str) -> str:
-    return _(campaigns.LABELS[name])
+    label = campaigns.LABELS.get(name)
+    return _(label) if label else name
 
 
 # --- field problems -------------------------------------------------------------------------------
