@@ -412,3 +412,19 @@ def status(content: str, spoiler: str = ""):
 ])
 def test_first_words_name_a_post(content, spoiler, words):
     assert kpi.first_words(status(content, spoiler)) == words
+
+
+def test_a_post_collected_before_its_first_words_were_kept_is_named_by_its_date_and_time(staff_client):
+    from datetime import time, timedelta
+
+    from praatmee_site.db import KpiPostSnapshot
+    day = campaigns.today() - timedelta(days=2)
+    posted = datetime.combine(day, time(9, 30), timezone.utc)
+    with staff_client.application.app_context(), current_db().Session.begin() as session:
+        session.add(KpiPostSnapshot(day=day, status_id="42", posted_at=posted, url="https://social.test/@stad/42",
+                                    replies=1, favourites=2, reblogs=0))
+    with staff_client.application.test_request_context(), force_locale("nl"):
+        from flask_babel import format_datetime
+        expected = f"Bericht van {format_datetime(posted, 'd MMMM y, HH:mm')}"
+    page = staff_client.get("/beheer/kpi").text
+    assert f'<a href="https://social.test/@stad/42">{expected}</a>' in page

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for)
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import format_date, format_time, ngettext
+from flask_babel import format_date, format_datetime, format_time, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
@@ -548,7 +548,7 @@ def post_name(post) -> str:
     """A post as staff recognise it: its first words and its day in the page's language."""
     day = format_date(clock.local_day(post.posted_at), "d MMM y")
     if not post.first_words:
-        return _("Post of %(day)s", day=format_date(post.posted_at, "d MMMM y, HH:mm"))
+        return _("Post of %(day)s", day=format_datetime(post.posted_at, "d MMMM y, HH:mm"))
     return f"{post.first_words} ({day})"
 
 
