@@ -26,6 +26,7 @@ from ..campaigns import posters
 from ..kpi import charts, exports
 from ..messages import N_
 from ..staff.accounts import StaffDirectory, audit_log, record
+from ..staff.audit_sentences import is_cli
 from ..staff.login_limits import KeyRing, LoginLimits, Wait
 from . import printed, wording
 from .extensions import csrf
@@ -218,7 +219,7 @@ def audit():
         if not days or days[-1]["day"] != day:
             days.append({"day": day, "heading": wording.readable_day_heading(day, today), "entries": []})
         days[-1]["entries"].append({"entry": entry, "sentence": wording.audit_sentence(entry),
-                                    "cli": wording.audit_sentences.is_cli(entry.actor)})
+                                    "cli": is_cli(entry.actor)})
     return render_template("staff/audit.html", days=days)
 
 
@@ -331,7 +332,7 @@ def campaign(slug: str):
     scans = campaigns.scans_per_day(db, campaign)
     table = charts.scans_table(scans, caption=_("Scans per day"), label_header=_("Day"), header=_("Scans"),
                                description=_("Scans of the QR code per day; the table has the same figures."),
-                               day_label=lambda day: format_date(day, "EEE d MMM y"))
+                               day_label=lambda scan_day: format_date(scan_day, "EEE d MMM y"))
     return render_template(
         "staff/campaign.html", campaign=campaign, totals=campaigns.totals(db, campaign, day),
         scans=table, scans_chart=_chart(charts.bar_chart(table, chart_id="chart-scans")) if scans else None,
