@@ -20,6 +20,10 @@ DEFAULTS: dict[str, object] = {
     "SECRET_KEY": None,
     "DEMO": False,
     "ALLOW_PRIVATE_HOSTS": False,
+    # Who staff ask for an account or a new password, on the login page: a name, a team or an e-mail
+    # address (which becomes a mail link), e.g. "innovatie@amsterdam.nl". None: "the colleague who
+    # manages praatmee in your team".
+    "STAFF_CONTACT": None,
     # Optional read-only user token: lifts the logged-out cap on thread context.
     "MASTODON_TOKEN": None,
     "CONNECT_TIMEOUT": 2.0,
@@ -34,10 +38,6 @@ DEFAULTS: dict[str, object] = {
     "INPUT_TEXT": None,
     "MEDIA_URL": None,  # a second image origin, when the home server serves media from a CDN
     "SOURCE_URL": "https://github.com/gemeente-amsterdam/praatmee",
-    # Who staff ask for an account or a new password, on the login page: a name, a team or an e-mail
-    # address (which becomes a mail link), e.g. "innovatie@amsterdam.nl". None: "the colleague who
-    # manages praatmee in your team".
-    "STAFF_CONTACT": None,
     "SMS_KEYWORD": None,
     "SMS_NUMBER": None,
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
@@ -152,6 +152,7 @@ def validate(config: dict) -> None:
     if not account or any(ch in account for ch in "/?#@ "):
         raise ConfigError("PRAATMEE_ACCOUNT must be the city's user name on the home server, e.g. OpenStad_HVA.")
     config["ACCOUNT"] = account
+    config["STAFF_CONTACT"] = _staff_contact(config.get("STAFF_CONTACT"))
     if not config.get("SECRET_KEY"):
         if config["DEMO"] or config.get("DEBUG") or config.get("TESTING"):
             # Demo and development runs need no set-up; a per-process key is fine there.
@@ -161,7 +162,6 @@ def validate(config: dict) -> None:
                 "PRAATMEE_SECRET_KEY is not set: set it to a long random string, "
                 "e.g. PRAATMEE_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')."
             )
-    config["STAFF_CONTACT"] = _staff_contact(config.get("STAFF_CONTACT"))
     if bool(config.get("SMS_KEYWORD")) != bool(config.get("SMS_NUMBER")):
         raise ConfigError("PRAATMEE_SMS_KEYWORD and PRAATMEE_SMS_NUMBER go together: set both or neither.")
     url = config.get("DATABASE_URL")
