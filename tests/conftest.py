@@ -156,9 +156,18 @@ def make_app(tmp_path, monkeypatch):
     # The test's own instance folder (look-up slots, upgrade locks), never the checkout's.
     monkeypatch.setenv("PRAATMEE_INSTANCE_PATH", str(tmp_path / "instance"))
 
+    made = []
+
     def make(**overrides):
-        return create_app(base_config(tmp_path, **overrides))
-    return make
+        made.append(create_app(base_config(tmp_path, **overrides)))
+        return made[-1]
+    yield make
+    # Close each app's pooled connections now, not whenever the collector gets to them (on PostgreSQL an
+    # open psycopg connection found later is a ResourceWarning, and warnings are errors).
+    from praatmee_site.web.services import current_db
+    for made_app in made:
+        with made_app.app_context():
+            current_db().engine.dispose()
 
 
 @pytest.fixture
