@@ -136,10 +136,12 @@ def configure_http(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import events, reply, residents, staff
+    from . import events, reply, residents, results, staff
+    from . import staff_outcomes  # noqa: F401 - its routes (outcomes, issue 16) are on the staff blueprint
     reply.init_app(app)
     app.register_blueprint(residents.bp)
     app.register_blueprint(events.bp)
+    results.init_app(app)
     staff.init_app(app)
 
 
