@@ -68,7 +68,8 @@ class FakeStatuses:
             raise requests.ReadTimeout("the fake server took too long")
         if isinstance(failure, int):
             headers = {"X-RateLimit-Reset": "2030-01-01T00:00:00.000Z"} if failure == 429 else {}
-            return failure, headers, json.dumps({"error": "Too many requests" if failure == 429 else "Oops"})
+            error = {429: "Too many requests", 422: "Validation failed: Text can't be blank"}.get(failure, "Oops")
+            return failure, headers, json.dumps({"error": error})
         if not form.get("status", "").strip():
             return 422, {}, json.dumps({"error": "Validation failed: Text can't be blank"})
         if key and key in self.keys:
