@@ -314,7 +314,8 @@ def kpi_collect(days: int, threads: tuple[str, ...], reserve: int | None) -> Non
             raise click.BadParameter(f"{thread!r} is not a status id (digits only)", param_hint="--thread")
     config = current_app.config
     day = kpi.today()
-    thread_ids = list(dict.fromkeys([*campaigns.thread_status_ids(current_db(), config["MASTODON_URL"]), *threads]))
+    thread_ids = list(dict.fromkeys([*campaigns.thread_status_ids(current_db(), config["MASTODON_URL"]),
+                                     *outcomes.thread_status_ids(current_db(), config["MASTODON_URL"]), *threads]))
     result = kpi.collect(current_db(), current_home_server().client, account=config["ACCOUNT"], today=day,
                          period_days=days, campaign_threads=thread_ids, secret=config["SECRET_KEY"],
                          reserve=kpi.DEFAULT_RESERVE if reserve is None else reserve)
