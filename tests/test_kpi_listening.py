@@ -2,7 +2,7 @@
 hand-computed fixtures: through collection from a mocked home server, into figures, CSV and JSON."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import select
@@ -11,13 +11,31 @@ from praatmee_site import kpi
 from praatmee_site.db import KpiReply
 from praatmee_site.kpi import exports
 from praatmee_site.kpi.figures import ReplyTimes, compute_responses
-from tests.conftest import HOME
-from tests.test_kpi import BASE, CITY, STATUSES, context, database, home_client, page_params, post, reply  # noqa: F401
+from praatmee_site.db import Database
+from praatmee_site.mastodon import ClientSettings, MastodonClient
+from praatmee_site.mastodon.cache import UpstreamCache
+from tests.conftest import HOME, database_url
+from tests.test_kpi import BASE, CITY, STATUSES, Clock, context, page_params, post, reply
 
 SECRET = "test-secret"
 TODAY = date(2026, 11, 25)
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 CITY_ACCOUNT = {**BASE["account"], "id": "1", "acct": "stad"}
+
+
+@pytest.fixture
+def database(tmp_path):
+    db = Database(database_url(tmp_path, "kpi"))
+    db.upgrade()
+    yield db
+    db.engine.dispose()
+
+
+@pytest.fixture
+def home_client():
+    clock = Clock()
+    return MastodonClient(ClientSettings(base_url=HOME, account="stad", user_agent="praatmee/test"),
+                          cache=UpstreamCache(clock=clock, refresh_in_background=False), clock=clock)
 
 
 def utc(text: str) -> datetime:
