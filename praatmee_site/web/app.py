@@ -124,6 +124,7 @@ def configure_publishing(app: Flask) -> None:
         reason = {"invalid": "Mastodon does not accept it (wrong, revoked or expired)",
                   "too_broad": f"its app has the scopes {', '.join(check.scopes)}",
                   "can_read": "it can read the account (GET /api/v1/accounts/verify_credentials answered)"}
+        app.extensions[services.DATABASE].engine.dispose()  # no pooled connection outlives the refusal
         raise SystemExit(f"praatmee: configuration error: PRAATMEE_MASTODON_WRITE_TOKEN may not be used: "
                          f"{reason[check.problem]}. Make a token with only the scope write:statuses "
                          "(README: Resultaten).")
