@@ -100,6 +100,7 @@ def test_axe_on_the_outcome_pages(writer_server, open_page, path, javascript):
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     if javascript:
         violations = run_axe(page)
+        screenshot(page, "outcome_" + (path.strip("/").replace("/", "_") or "index") + f"_{width}")
         assert violations == [], f"{path}: {describe_violations(violations)}"
     else:
         assert "Wat er met jullie input gebeurde" in page.inner_text("body") or path.startswith(("/en", "/beheer"))
