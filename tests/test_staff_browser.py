@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from praatmee_site import campaigns, clock
+from praatmee_site import campaigns, clock, outcomes
 from praatmee_site.staff.accounts import StaffDirectory
 from praatmee_site.web.services import current_db
 from tests.conftest import describe_violations, run_axe, screenshot
@@ -23,7 +23,7 @@ EMAIL, PASSWORD = "anna@amsterdam.test", "een lang wachtwoord 123"
 FILES = {"staff.campaign_download", "staff.campaign_print", "staff.kpi_csv", "staff.kpi_json", "staff.audit_csv",
          "staff.audit_json"}
 # A value for every URL argument of a staff page (a new page with a new argument adds its value here).
-ARGUMENTS = {"slug": "bieb-oost"}
+ARGUMENTS = {"slug": "bieb-oost", "outcome_id": "1"}
 
 
 @pytest.fixture
@@ -178,6 +178,9 @@ def test_every_staff_page_has_no_axe_findings_and_no_sideways_scrolling(staff_se
         campaigns.create(current_db(), "later", home_url=app.config["MASTODON_URL"], name="Later",
                          place="evenement", cta_nl="Kom later", starts_on=clock.today() + timedelta(days=5))
         campaigns.count_scan(current_db(), campaigns.get(current_db(), "bieb-oost").id, clock.today())
+        outcomes.add(current_db(), campaign="bieb-oost", home_url=app.config["MASTODON_URL"], today=clock.today(),
+                     actor=EMAIL, status="besloten", title_nl="De bieb is langer open",
+                     text_nl="Vanaf januari tot 22 uur.", happened_on=clock.today().isoformat())
     page = open_page(staff_server.url, width=width, height=height)
     checked = []
 
@@ -211,6 +214,12 @@ def test_every_staff_page_has_no_axe_findings_and_no_sideways_scrolling(staff_se
     page.goto(staff_server.url + "/beheer/campagnes/later/beeindigen")
     assert "begint pas op" in page.inner_text("main")
     check("cannot end yet")
+    page.goto(staff_server.url + "/beheer/resultaten/nieuw")
+    page.fill("#happened_on", "2099-01-01")
+    with page.expect_navigation():
+        page.click("text=Bewaar het resultaat")
+    assert page.locator(".error-summary li").count() >= 3
+    check("outcome form with problems")
     for path in ("/en/beheer/", "/en/beheer/logboek", "/en/beheer/kpi", "/en/beheer/campagnes/bieb-oost/beeindigen"):
         page.goto(staff_server.url + path)
         check(path)

@@ -115,6 +115,41 @@ def test_the_form_names_places_and_fields_as_the_messages_do(make_app):
         assert place in page and ">bibliotheek</option>" not in page
 
 
+def test_every_outcome_problem_has_a_staff_wording_that_names_its_field(app):
+    from praatmee_site import outcomes
+    assert set(outcomes.STAFF_MESSAGES) == set(outcomes.MESSAGES)
+    params = {"value": "klaar", "choices": ", ".join(outcomes.STATUSES), "max": 120, "length": 130,
+              "server": "social.test"}
+    with app.test_request_context():
+        for lang in LANGS:
+            with force_locale(lang):
+                for (field, code), msgid in outcomes.STAFF_MESSAGES.items():
+                    found = outcomes.Problem(field, code, params)
+                    text = gettext(found.staff_message, **params)
+                    label = gettext(outcomes.LABELS[field])
+                    assert "%(" not in text and label.casefold() in text.casefold(), (lang, field, code, text)
+                    assert text != gettext(found.message, **params)
+                    for internal in ("niet_gedaan", "slug", "yyyy", "title_nl", "'klaar'"):
+                        assert internal not in text.casefold(), (internal, text)
+
+
+def test_the_outcome_form_uses_its_labels_and_an_empty_status_is_its_own_problem(staff_client, runner):
+    from praatmee_site import outcomes
+    with pytest.raises(outcomes.OutcomeError) as error:
+        outcomes.clean({"status": "", "title_nl": "x", "text_nl": "y", "happened_on": "2026-11-01"},
+                       today=date(2026, 12, 1))
+    assert [(p.field, p.code) for p in error.value.problems] == [("status", "required")]
+    token = csrf_token(staff_client, "/beheer/resultaten/nieuw")
+    page = staff_client.post("/beheer/resultaten/nieuw", data={
+        "csrf_token": token, "target": "thread", "thread_url": "https://elders.example/@a/1", "status": "",
+        "title_nl": "", "text_nl": "", "happened_on": "2099-01-01"}).text
+    for message in ("Kies een status", "Titel in het Nederlands: schrijf een korte titel",
+                    "Link van het eerste bericht van het gesprek: plak de link van een bericht op social.test",
+                    "Datum: deze dag moet nog komen"):
+        assert message in page, message
+    assert page.count('<div class="error-summary"') == 1 and 'href="#target-campaign"' in page
+
+
 # --- readable dates ------------------------------------------------------------------------------
 
 TODAY = date(2026, 12, 3)
@@ -154,7 +189,7 @@ def test_the_campaign_page_shows_its_dates_as_a_period(make_app):
 
 DETAILS = {audit_sentences.TEXT: "OBA Oost", audit_sentences.FIELDS: "cta_nl, ends_on",
            audit_sentences.DAY: "2026-12-31", None: ""}
-SUBJECTS = {"campaign": "bieb-oost", "staff": "bob@amsterdam.test", "kpi": "OpenStad_HVA"}
+SUBJECTS = {"campaign": "bieb-oost", "staff": "bob@amsterdam.test", "kpi": "OpenStad_HVA", "outcome": "outcome 12"}
 # Every sentence, by a person and from the command line, in both languages. A new action adds a line.
 EXPECTED = {
     "campaign.create": ("Anna maakte de campagne bieb-oost aan (OBA Oost)",
@@ -182,6 +217,22 @@ EXPECTED = {
                                 "Iemand via de opdrachtregel logde uit op alle computers"),
     "kpi.collect": ("Anna werkte de KPI-cijfers bij", "Anna updated the KPI figures",
                     "Iemand via de opdrachtregel werkte de KPI-cijfers bij"),
+    "outcome.add": ("Anna voegde resultaat 12 toe", "Anna added outcome 12",
+                    "Iemand via de opdrachtregel voegde resultaat 12 toe"),
+    "outcome.update": ("Anna veranderde resultaat 12", "Anna changed outcome 12",
+                       "Iemand via de opdrachtregel veranderde resultaat 12"),
+    "outcome.remove": ("Anna haalde resultaat 12 weg", "Anna removed outcome 12",
+                       "Iemand via de opdrachtregel haalde resultaat 12 weg"),
+    "outcome.publish_attempt": ("Anna begon resultaat 12 in het gesprek op Mastodon te plaatsen",
+                                "Anna started to post outcome 12 in its thread on Mastodon",
+                                "Iemand via de opdrachtregel begon resultaat 12 in het gesprek op Mastodon te plaatsen"),
+    "outcome.published": ("Resultaat 12 staat in het gesprek op Mastodon, geplaatst door Anna",
+                          "Outcome 12 is in its thread on Mastodon, posted by Anna",
+                          "Resultaat 12 staat in het gesprek op Mastodon, geplaatst door iemand via de opdrachtregel"),
+    "outcome.publish_failed": ("Resultaat 12 kon niet op Mastodon geplaatst worden (geprobeerd door Anna)",
+                               "Outcome 12 could not be posted on Mastodon (tried by Anna)",
+                               "Resultaat 12 kon niet op Mastodon geplaatst worden (geprobeerd door iemand via de "
+                               "opdrachtregel)"),
 }
 
 

@@ -28,6 +28,8 @@ class Sentence:
     # or in an older form the page cannot read.
     detail: str | None = None
     short: str | None = None
+    # A code in front of the subject that the sentence says in words itself: "outcome 12" → "12".
+    subject_prefix: str = ""
 
 
 SENTENCES: dict[str, Sentence] = {
@@ -43,6 +45,15 @@ SENTENCES: dict[str, Sentence] = {
     "staff.login": Sentence(N_("%(who)s logged in")),
     "staff.logout_everywhere": Sentence(N_("%(who)s logged out on every computer")),
     "kpi.collect": Sentence(N_("%(who)s updated the KPI figures")),
+    "outcome.add": Sentence(N_("%(who)s added outcome %(subject)s"), subject_prefix="outcome "),
+    "outcome.update": Sentence(N_("%(who)s changed outcome %(subject)s"), subject_prefix="outcome "),
+    "outcome.remove": Sentence(N_("%(who)s removed outcome %(subject)s"), subject_prefix="outcome "),
+    "outcome.publish_attempt": Sentence(N_("%(who)s started to post outcome %(subject)s in its thread on Mastodon"),
+                                        subject_prefix="outcome "),
+    "outcome.published": Sentence(N_("Outcome %(subject)s is in its thread on Mastodon, posted by %(who)s"),
+                                  subject_prefix="outcome "),
+    "outcome.publish_failed": Sentence(N_("Outcome %(subject)s could not be posted on Mastodon (tried by %(who)s)"),
+                                       subject_prefix="outcome "),
 }
 # An action nobody wrote a sentence for yet still reads as something, never as an error page.
 UNKNOWN = Sentence(N_("%(who)s: %(action)s %(subject)s (%(detail)s)"), TEXT, N_("%(who)s: %(action)s %(subject)s"))

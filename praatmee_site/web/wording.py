@@ -118,5 +118,5 @@ def audit_sentence(entry: Audit) -> str:
     sentence = audit_sentences.sentence_for(entry.action)
     detail = _detail(sentence.detail, entry.detail)
     text = sentence.text if detail is not None or not sentence.detail else (sentence.short or sentence.text)
-    return capitalised(_(text, who=who(entry.actor), subject=entry.subject, action=entry.action,
-                         detail=detail or ""))
+    subject = entry.subject.removeprefix(sentence.subject_prefix) if sentence.subject_prefix else entry.subject
+    return capitalised(_(text, who=who(entry.actor), subject=subject, action=entry.action, detail=detail or ""))
