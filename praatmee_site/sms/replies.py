@@ -20,11 +20,11 @@ WITH_LINK = frozenset({"general", "campaign", "unknown_word"})
 # kind → (the Dutch line, shown in Dutch; the English line, shown in English)
 MESSAGES: dict[str, tuple[str, str]] = {
     "general": (N_("Join the conversation with the City of Amsterdam: %(link)s"),
-                N_('EN: open the link and tap "Read this page in English".')),
+                N_('EN: open it, tap "Read this page in English".')),
     "campaign": (N_("Join the conversation with the City of Amsterdam: %(link)s"),
-                 N_('EN: open the link and tap "Read this page in English".')),
+                 N_('EN: open it, tap "Read this page in English".')),
     "unknown_word": (N_("We do not know that word. Join the conversation with the City of Amsterdam: %(link)s"),
-                     N_('EN: unknown word. Open the link and tap "Read this page in English".')),
+                     N_('EN: unknown word. Open the link, tap "Read this page in English".')),
     "stop": (N_("Fine. We never send you anything: we only answer a message you send us."),
              N_("EN: fine, we only ever answer your own messages.")),
     "help": (N_("Send %(keyword)s to get the link to the conversation with the city."),
