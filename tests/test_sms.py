@@ -267,9 +267,10 @@ def test_only_the_configured_gateway_is_on(sms_app, api):
     assert post_cm(client, "PRAATMEE").status_code == 404
 
 
-def test_webhooks_take_no_csrf_token_and_are_never_kept(client):
+def test_webhooks_take_no_csrf_token_and_are_never_kept(sms_app):
+    client = sms_app(WTF_CSRF_ENABLED=True).test_client()
     response = post_twilio(client, "PRAATMEE")
-    assert response.status_code == 200  # the app's CSRF protection is on (TESTING keeps it), yet no token
+    assert response.status_code == 200  # CSRF protection is on for every other POST, yet no token here
     assert response.headers["Cache-Control"] == "no-store"
     assert "Set-Cookie" not in response.headers
     assert client.post("/en/sms/twilio", data=twilio_form("PRAATMEE")).status_code == 404
@@ -429,3 +430,207 @@ def test_counts_per_campaign_and_channel_on_the_staff_pages_and_in_the_exports(a
     data = client.get("/beheer/kpi.json").get_json()
     assert {"campaign": "bieb-oost", "day": day.isoformat(), "channel": "whatsapp", "messages": 3} \
         in data["keyword_messages"]
+
+
+# --- two instances, one Redis ------------------------------------------------------------------------
+
+@pytest.fixture
+def redis_server():
+    import os
+    from tests.support.servers import RedisServer, ServerUnavailable
+    try:
+        server = RedisServer()
+    except ServerUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"{exc} (.ci/run installs it)")
+        pytest.skip(f"{exc}; the Redis tests need a real server")
+    try:
+        yield server.start()
+    finally:
+        server.remove()
+
+
+def test_two_instances_share_the_limits_and_the_retries_through_redis_and_keep_no_number_there(
+        make_app, api, redis_server):
+    import redis
+    first, second = (make_app(**gateway_config(api, REDIS_URL=redis_server.url)) for _ in range(2))
+    a, b = first.test_client(), second.test_client()
+    # A retry that reaches the other instance is not answered again.
+    form = twilio_form("PRAATMEE", TWILIO_SENDER)
+    headers = {"X-Twilio-Signature": twilio_signature(form)}
+    assert twiml(a.post("/sms/twilio", data=form, headers=headers))
+    assert twiml(b.post("/sms/twilio", data=form, headers=headers)) is None
+    assert post_whatsapp(a, "PRAATMEE", message_id="wamid.shared").status_code == 200
+    assert post_whatsapp(b, "PRAATMEE", message_id="wamid.shared").status_code == 200
+    # Three answers per sender per hour over both instances: one above, two more here.
+    answered = [twiml(post_twilio(client, f"PRAATMEE X{n}", TWILIO_SENDER)) is not None
+                for n, client in enumerate((b, a, b, a))]
+    assert answered == [True, True, False, False]
+    # The same message within a minute, once over both.
+    assert post_whatsapp(b, " praatmee").status_code == 200  # WHATSAPP_SENDER said PRAATMEE on `a`
+    assert outbox(first).wait_until_sent(10) and outbox(second).wait_until_sent(10)
+    assert len(api.requests) == 1
+    connection = redis.Redis.from_url(redis_server.url)
+    keys = connection.keys("*")
+    assert any(b"sms" in key for key in keys)
+    dump = b"".join(keys) + b"".join(connection.dump(key) or b"" for key in keys)
+    assert not any(digits.encode() in dump for digits in NUMBER_DIGITS)
+    connection.close()
+
+
+def test_a_shared_ceiling_holds_over_both_instances(make_app, api, redis_server):
+    first, second = (make_app(**gateway_config(api, REDIS_URL=redis_server.url, SMS_REPLIES_PER_MINUTE=3))
+                     for _ in range(2))
+    answered = [twiml(post_twilio(app.test_client(), "PRAATMEE", f"+3161000000{n}")) is not None
+                for n, app in enumerate((first, second) * 3)]
+    assert answered == [True, True, True, False, False, False]
+    assert counted(first) == [("algemeen", today(), "sms", 6)]
+
+
+def test_the_sms_limits_go_on_in_each_process_while_redis_is_down(make_app, api, redis_server, caplog):
+    app = make_app(**gateway_config(api, REDIS_URL=redis_server.url))
+    client = app.test_client()
+    assert twiml(post_twilio(client, "PRAATMEE"))
+    redis_server.stop()
+    assert twiml(post_twilio(client, "PRAATMEE A", sender="+31600000077"))
+    assert twiml(post_twilio(client, "PRAATMEE A", sender="+31600000077")) is None  # still limited, in memory
+    assert "sms limits: storage unreachable" in caplog.text
+
+
+# --- settings ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("overrides, names", [
+    ({"WHATSAPP_APP_SECRET": "s"}, ["PRAATMEE_WHATSAPP_VERIFY_TOKEN", "PRAATMEE_WHATSAPP_ACCESS_TOKEN",
+                                    "PRAATMEE_WHATSAPP_PHONE_NUMBER_ID"]),
+    ({"CM_API_KEY": "k"}, ["PRAATMEE_CM_WEBHOOK_TOKEN"]),
+    ({"CM_API_KEY": "k", "CM_WEBHOOK_TOKEN": "too-short"}, ["PRAATMEE_CM_WEBHOOK_TOKEN", "at least 32"]),
+    ({"SMS_NUMBER": "bel ons"}, ["PRAATMEE_SMS_NUMBER"]),
+    ({"WHATSAPP_NUMBER": "4444"}, ["PRAATMEE_WHATSAPP_NUMBER"]),
+    ({"WHATSAPP_API_URL": "http://graph.facebook.com/v21.0"}, ["PRAATMEE_WHATSAPP_API_URL", "https://"]),
+    ({"CM_API_URL": "https://user:secret@gateway.cm.com"}, ["PRAATMEE_CM_API_URL"]),
+    ({"SMS_REPLIES_PER_MINUTE": "0"}, ["PRAATMEE_SMS_REPLIES_PER_MINUTE"]),
+], ids=["whatsapp-half", "cm-half", "cm-short-token", "sms-number", "whatsapp-number", "http-api", "api-password",
+        "no-replies"])
+def test_a_gateway_setting_that_cannot_work_stops_start_up_with_one_line(make_app, overrides, names):
+    with pytest.raises(SystemExit) as stopped:
+        make_app(**overrides)
+    message = str(stopped.value)
+    assert message.startswith("praatmee: configuration error:") and "\n" not in message
+    assert all(name in message for name in names), message
+    assert ":secret@" not in message  # a password in an address is never repeated
+
+
+def test_numbers_and_ids_from_the_environment_stay_text(tmp_path, monkeypatch, api):
+    from praatmee_site import create_app
+    from tests.conftest import base_config
+    for name, value in {**gateway_config(api), "SMS_NUMBER": "4444", "WHATSAPP_PHONE_NUMBER_ID": WHATSAPP_PHONE_ID,
+                        "WHATSAPP_NUMBER": "31201234567"}.items():
+        monkeypatch.setenv(f"PRAATMEE_{name}", str(value))  # from_prefixed_env reads 4444 as JSON: a number
+    monkeypatch.setenv("PRAATMEE_INSTANCE_PATH", str(tmp_path / "instance"))
+    config = base_config(tmp_path)
+    config.pop("PUBLIC_URL")
+    app = create_app(config)
+    assert app.config["SMS_NUMBER"] == "4444" and app.config["WHATSAPP_PHONE_NUMBER_ID"] == WHATSAPP_PHONE_ID
+    assert post_whatsapp(app.test_client(), "PRAATMEE").status_code == 200
+    assert outbox(app).wait_until_sent(10) and len(api.requests) == 1
+
+
+# --- the keyword of a campaign: CLI and staff forms, one set of rules --------------------------------
+
+def test_the_cli_sets_changes_and_clears_a_campaigns_keyword(app):
+    from tests.test_cli_campaigns import CREATE, ok, refused
+    runner = app.test_cli_runner()
+    ok(runner, *CREATE, "--keyword", "bieb")
+    assert campaigns.get(database(app), "bieb-oost").keyword == "BIEB"
+    assert "PRAATMEE BIEB" in ok(runner, "campaign", "show", "bieb-oost")
+    assert "Text messages (no phone number is kept): sms today 0" in ok(runner, "campaign", "show", "bieb-oost")
+    ok(runner, "campaign", "create", "bieb-west", "--name", "OBA West", "--place", "bibliotheek",
+       "--cta", "Denk mee over digitalisering in Amsterdam")
+    taken = refused(runner, "campaign", "update", "bieb-west", "--keyword", "Bieb")
+    assert "Another campaign already has the keyword 'BIEB' / Een andere campagne heeft het trefwoord 'BIEB' al" in taken
+    assert "Invalid keyword 'BIEB OOST'" in refused(runner, "campaign", "update", "bieb-west", "--keyword", "bieb oost")
+    assert "already means PRAATMEE or STOP" in refused(runner, "campaign", "update", "bieb-west", "--keyword", "stop")
+    assert "Invalid keyword 'CAFÉ'" in refused(runner, "campaign", "update", "bieb-west", "--keyword", "café")
+    assert campaigns.get(database(app), "bieb-west").keyword is None
+    ok(runner, "campaign", "update", "bieb-oost", "--keyword", "")
+    assert campaigns.get(database(app), "bieb-oost").keyword is None
+    ok(runner, "campaign", "update", "bieb-west", "--keyword", "bieb")  # free again
+    assert campaigns.by_keyword(database(app), "bieb").slug == "bieb-west"
+
+
+def test_staff_set_the_keyword_in_the_form_with_the_same_rules(sms_app):
+    app = sms_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    log_in(app, client)
+    bieb(app)
+    form = {"name": "OBA West", "place": "bibliotheek", "cta_nl": "Denk mee over digitalisering in Amsterdam",
+            "slug": "bieb-west", "keyword": "bieb"}
+    refused = client.post("/beheer/campagnes/nieuw", data={**form, "csrf_token": csrf_token(client, "/beheer/campagnes/nieuw")})
+    assert refused.status_code == 400
+    assert "Een andere campagne heeft het trefwoord &#39;BIEB&#39; al" in refused.text
+    assert 'id="keyword" name="keyword" type="text" value="bieb"' in refused.text
+    made = client.post("/beheer/campagnes/nieuw", data={**form, "keyword": "west2",
+                                                        "csrf_token": csrf_token(client, "/beheer/campagnes/nieuw")})
+    assert made.status_code == 303
+    assert "PRAATMEE WEST2" in client.get("/beheer/campagnes/bieb-west").text
+    edit = "/beheer/campagnes/bieb-west/bewerken"
+    assert 'value="WEST2"' in client.get(edit).text
+    changed = client.post(edit, data={**form, "keyword": "", "csrf_token": csrf_token(client, edit)})
+    assert changed.status_code == 303 and campaigns.get(database(app), "bieb-west").keyword is None
+
+
+# --- on paper and on screen --------------------------------------------------------------------------
+
+def test_posters_handout_and_kiosk_print_the_line_with_the_campaigns_word(app):
+    from praatmee_site.campaigns import posters
+    from praatmee_site.web import printed
+    from tests.test_posters import pdftotext as pdf_text
+    campaign = bieb(app)
+    with app.app_context():
+        spec = printed.poster_spec(campaign, app.config, printed.LANGUAGES["nl+en"])
+        handout = printed.handout_pdf(campaign, app.config, ("nl",))
+    dutch, english = (text.sms for text in spec.texts)
+    assert dutch == "Stuur PRAATMEE BIEB naar 4444 (sms) of +31 20 123 4567 (WhatsApp)"
+    assert english == "Text PRAATMEE BIEB to 4444 (SMS) or +31 20 123 4567 (WhatsApp)"
+    assert "Stuur PRAATMEE BIEB naar 4444" in " ".join(pdf_text(posters.render(spec, "A4", "pdf")).split())
+    assert "Stuur PRAATMEE BIEB naar 4444" in " ".join(pdf_text(handout).split())
+    kiosk = app.test_client().get("/kiosk/bieb-oost").text
+    assert '<p class="keyword-line">Stuur PRAATMEE BIEB naar 4444 (sms) of +31 20 123 4567 (WhatsApp)</p>' in kiosk
+    assert "Stuur PRAATMEE naar 4444" in app.test_client().get("/kiosk").text
+
+
+@pytest.mark.parametrize("numbers, dutch", [
+    ({"SMS_NUMBER": "4444", "WHATSAPP_NUMBER": None}, "Stuur PRAATMEE BIEB naar 4444"),
+    ({"SMS_NUMBER": None, "WHATSAPP_NUMBER": "+31 20 123 4567"}, "Stuur PRAATMEE BIEB via WhatsApp naar +31 20 123 4567"),
+    ({"SMS_NUMBER": "+31 20 123 4567", "WHATSAPP_NUMBER": "+31201234567"},
+     "Stuur PRAATMEE BIEB naar +31 20 123 4567 (sms of WhatsApp)"),
+    ({"SMS_NUMBER": None, "WHATSAPP_NUMBER": None}, None),
+])
+def test_the_line_names_the_numbers_that_are_configured(sms_app, numbers, dutch):
+    from praatmee_site.web import printed
+    app = sms_app(**numbers)
+    campaign = bieb(app)
+    with app.app_context():
+        assert printed.poster_spec(campaign, app.config).texts[0].sms == dutch
+    assert ('class="keyword-line"' in app.test_client().get("/kiosk/bieb-oost").text) is (dutch is not None)
+
+
+def test_the_helpers_guide_has_the_line_and_whatsapp_links(app, mastodon):
+    mastodon.standard()
+    bieb(app)
+    page = app.test_client().get("/hulp").text
+    assert "Geen camera? Stuur PRAATMEE" in page
+    assert 'href="https://wa.me/31201234567?text=PRAATMEE"' in page
+    assert 'href="https://wa.me/31201234567?text=PRAATMEE%20BIEB"' in page
+    assert "Stuur PRAATMEE BIEB naar 4444" in page
+
+
+def test_the_guide_says_nothing_about_texting_without_numbers(make_app, mastodon):
+    mastodon.standard()
+    assert "Stuur PRAATMEE" not in make_app().test_client().get("/hulp").text
+
+
+def test_the_privacy_page_says_a_number_passes_through_and_is_never_stored(client, mastodon):
+    mastodon.standard()
+    page = client.get("/privacy").text
+    assert "je telefoonnummer één keer door onze server" in page and "We bewaren het nooit" in page
