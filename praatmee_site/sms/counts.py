@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 
 from ..db import Campaign, Database, KeywordCount, upsert
 
@@ -16,16 +16,27 @@ GENERAL_NAME = "algemeen"  # how exports and the dashboard name it
 CHANNELS = ("sms", "whatsapp")
 
 
+_UPSERTS: dict[str, object] = {}
+
+
+def _upsert(dialect: str):
+    """INSERT … ON CONFLICT DO UPDATE SET count = count + 1, built once per dialect (bound parameters)."""
+    if dialect not in _UPSERTS:
+        table = KeywordCount.__table__
+        _UPSERTS[dialect] = upsert(dialect, table).values(
+            campaign_id=bindparam("campaign_id"), day=bindparam("day"), channel=bindparam("channel"),
+            count=1).on_conflict_do_update(index_elements=[table.c.campaign_id, table.c.day, table.c.channel],
+                                           set_={"count": table.c.count + 1})
+    return _UPSERTS[dialect]
+
+
 def count_message(db: Database, campaign_id: int, channel: str, day: date) -> None:
-    """Add one message: INSERT … ON CONFLICT DO UPDATE SET count = count + 1, so no worker loses one."""
+    """Add one message in one atomic upsert, so no worker loses one."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}: choose one of {', '.join(CHANNELS)}")
-    table = KeywordCount.__table__
-    statement = upsert(db.engine.dialect.name, table).values(
-        campaign_id=campaign_id, day=day, channel=channel, count=1).on_conflict_do_update(
-        index_elements=[table.c.campaign_id, table.c.day, table.c.channel], set_={"count": table.c.count + 1})
     with db.engine.begin() as connection:
-        connection.execute(statement)
+        connection.execute(_upsert(db.engine.dialect.name),
+                           {"campaign_id": campaign_id, "day": day, "channel": channel})
 
 
 @dataclass(frozen=True)

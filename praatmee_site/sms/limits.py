@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
+import time
+from collections import deque
 from typing import Literal
 
-from limits.storage import Storage
+from limits.storage import MemoryStorage, Storage
 
 from ..staff.login_limits import Counters, KeyRing
 
@@ -40,9 +43,74 @@ class _Counters(Counters):
         return self._call("get_moving_window", key, limit, expiry)
 
 
+class LocalCounters:
+    """The same calls in this process alone, for when the limiter counts in memory anyway.
+
+    `limits`' MemoryStorage starts a timer thread to forget expired keys, up to a hundred a second
+    under load; here what has expired is forgotten by the calls themselves (a sweep a minute), under
+    one lock. Every entry expires (a day at most), so memory follows the messages of one day.
+    """
+
+    SWEEP_SECONDS = 60
+
+    def __init__(self, clock=time.time):
+        self.clock = clock
+        self._counts: dict[str, tuple[int, float]] = {}  # name → (count, expires at)
+        self._windows: dict[str, tuple[deque[float], float]] = {}  # name → (moments, expires at)
+        self._lock = threading.Lock()
+        self._sweep_at = 0.0
+
+    def _sweep(self, now: float) -> None:
+        if now < self._sweep_at:
+            return
+        self._sweep_at = now + self.SWEEP_SECONDS
+        for table in (self._counts, self._windows):
+            for name in [name for name, (_value, until) in table.items() if until <= now]:
+                del table[name]
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        with self._lock:
+            now = self.clock()
+            self._sweep(now)
+            count, until = self._counts.get(key, (0, 0.0))
+            if until <= now:
+                count, until = 0, now + expiry
+            self._counts[key] = (count + amount, until)
+            return count + amount
+
+    def get(self, key: str) -> int:
+        with self._lock:
+            count, until = self._counts.get(key, (0, 0.0))
+            return count if until > self.clock() else 0
+
+    def _moments(self, key: str, expiry: int, now: float) -> deque[float]:
+        moments = self._windows.get(key, (deque(), 0.0))[0]
+        while moments and moments[0] <= now - expiry:
+            moments.popleft()
+        return moments
+
+    def acquire_entry(self, key: str, limit: int, expiry: int) -> bool:
+        with self._lock:
+            now = self.clock()
+            self._sweep(now)
+            moments = self._moments(key, expiry, now)
+            if len(moments) >= limit:
+                return False
+            moments.append(now)
+            self._windows[key] = (moments, now + expiry)
+            return True
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        with self._lock:
+            now = self.clock()
+            moments = self._moments(key, expiry, now) if key in self._windows else deque()
+            return (moments[0] if moments else now), len(moments)
+
+
 class SenderLimits:
     def __init__(self, storage: Storage, keys: KeyRing, *, replies_per_minute: int):
-        self.counters = _Counters(storage, what="sms limits")
+        # In memory anyway: our own counters. Redis: its storage, with a fallback while it is away.
+        self.counters = LocalCounters() if isinstance(storage, MemoryStorage) else _Counters(storage, what="sms limits")
         self.keyring = keys
         self.replies_per_minute = replies_per_minute
 

@@ -22,15 +22,17 @@ from ..sms.limits import SenderLimits
 from ..sms.outbox import Outbox
 from ..sms.twilio_gateway import TwilioGateway
 from ..sms.whatsapp_cloud import WhatsAppCloud
+from ..kept import KeptCopies
 from ..staff.login_limits import KeyRing
 from ..version import user_agent
-from .extensions import csrf
+from .extensions import csrf, limiter
 from .services import current_db
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 SERVICES = "praatmee_sms"
+WORDINGS = "praatmee_sms_wordings"
 MAX_BODY = 256 * 1024  # bytes of a webhook we read; Meta batches a few messages, never this many
 
 
@@ -60,6 +62,7 @@ def init_app(app: Flask) -> None:
                      api_url=config["CM_API_URL"]) if config["CM_WEBHOOK_TOKEN"] else None,
     )
     csrf.exempt(bp)
+    limiter.exempt(bp)  # the gateways' own calls: the sender limits are ours (praatmee_site.sms.limits)
     app.register_blueprint(bp)
 
 
@@ -97,10 +100,21 @@ def _translate(msgid: str, lang: str, **params) -> str:
         return _(msgid, **params)
 
 
+def _wording(reply: replies.Reply) -> str:
+    # A few kinds times the campaigns' links: each worded once per worker (force_locale is not free).
+    words = current_app.extensions.setdefault(WORDINGS, KeptCopies(256))
+    key = (reply.kind, reply.link)
+    text = words.get(key)
+    if text is None:
+        text = replies.wording(reply, _translate)
+        words.put(key, text)
+    return text
+
+
 def _answer(message: core.Incoming) -> str | None:
     """The desk's answer to one message, in words; None for no answer."""
     reply = services().desk.answer(message)
-    return replies.wording(reply, _translate) if reply is not None else None
+    return _wording(reply) if reply is not None else None
 
 
 def _failed(gateway: str, exc: Exception) -> None:
