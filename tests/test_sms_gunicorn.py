@@ -41,7 +41,7 @@ def test_gunicorns_logs_and_the_database_hold_no_number_after_failures(tmp_path)
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "--bind", f"127.0.0.1:{port}", "--workers", "1",
          "--error-logfile", str(error_log), "--access-logfile", str(access_log), "--capture-output",
-         "--log-level", "debug", "praatmee_site:create_app()"],
+         "--log-level", "debug", "--no-control-socket", "praatmee_site:create_app()"],
         cwd=tmp_path, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
