@@ -634,3 +634,10 @@ def test_the_privacy_page_says_a_number_passes_through_and_is_never_stored(clien
     mastodon.standard()
     page = client.get("/privacy").text
     assert "je telefoonnummer één keer door onze server" in page and "We bewaren het nooit" in page
+
+
+def test_a_webhook_body_too_large_to_be_a_message_is_refused(client, app, api):
+    payload = whatsapp_payload("PRAATMEE " + "x" * 300_000)
+    response = client.post("/sms/whatsapp", data=payload, headers={"X-Hub-Signature-256": meta_signature(payload)})
+    assert response.status_code == 413
+    assert sent_texts(api, app) == [] and counted(app) == []

@@ -61,6 +61,7 @@ def init_app(app: Flask) -> None:
         cm=CmGateway(webhook_token=config["CM_WEBHOOK_TOKEN"], api_key=config["CM_API_KEY"],
                      api_url=config["CM_API_URL"]) if config["CM_WEBHOOK_TOKEN"] else None,
     )
+    app.extensions[WORDINGS] = KeptCopies(256)
     csrf.exempt(bp)
     limiter.exempt(bp)  # the gateways' own calls: the sender limits are ours (praatmee_site.sms.limits)
     app.register_blueprint(bp)
@@ -87,6 +88,7 @@ def only_where_the_gateway_calls():
         abort(404)
     if (request.content_length or 0) > MAX_BODY:
         abort(413)
+    request.max_content_length = MAX_BODY  # also for a chunked body, which names no length
 
 
 @bp.after_request
@@ -102,7 +104,7 @@ def _translate(msgid: str, lang: str, **params) -> str:
 
 def _wording(reply: replies.Reply) -> str:
     # A few kinds times the campaigns' links: each worded once per worker (force_locale is not free).
-    words = current_app.extensions.setdefault(WORDINGS, KeptCopies(256))
+    words = current_app.extensions[WORDINGS]
     key = (reply.kind, reply.link)
     text = words.get(key)
     if text is None:
