@@ -8,6 +8,7 @@ so no API call is made. No Flask in this module.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
@@ -59,6 +60,7 @@ class TwilioGateway:
                         first("MessageSid") or first("SmsSid"), recipient=first("To"))
 
     @staticmethod
+    @lru_cache(maxsize=64)  # a few answers times the campaigns' links
     def twiml(text: str | None) -> str:
         """<Response><Message>…</Message></Response>, or an empty <Response/> for no answer."""
         response = MessagingResponse()
