@@ -641,3 +641,27 @@ def test_a_webhook_body_too_large_to_be_a_message_is_refused(client, app, api):
     response = client.post("/sms/whatsapp", data=payload, headers={"X-Hub-Signature-256": meta_signature(payload)})
     assert response.status_code == 413
     assert sent_texts(api, app) == [] and counted(app) == []
+
+
+# --- in a browser ---------------------------------------------------------------------------------------
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width, height", [(1280, 800), (768, 1024)])
+def test_with_the_line_the_kiosk_still_fits_and_the_pages_pass_axe(make_app, api, live_server_for, open_page,
+                                                                    width, height):
+    from tests.conftest import describe_violations, run_axe, screenshot
+    app = make_app(DEMO=True, **gateway_config(api))
+    bieb(app)
+    server = live_server_for(app)
+    page = open_page(server.url, width=width, height=height)
+    page.goto(server.url + "/kiosk/bieb-oost")
+    assert page.locator(".keyword-line").inner_text() == "Stuur PRAATMEE BIEB naar 4444 (sms) of +31 20 123 4567 (WhatsApp)"
+    assert page.evaluate("document.documentElement.scrollHeight") <= height
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    screenshot(page, f"kiosk_keyword_{width}x{height}")
+    for path in ("/kiosk/bieb-oost", "/hulp", "/en/hulp", "/privacy"):
+        page.goto(server.url + path)
+        violations = run_axe(page)
+        assert violations == [], (path, describe_violations(violations))
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert page.outside_requests == []
