@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Flask, abort, current_app, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
 
 from ..sms import core, replies
 from ..sms.cm import CmGateway
@@ -89,6 +90,12 @@ def only_where_the_gateway_calls():
     if (request.content_length or 0) > MAX_BODY:
         abort(413)
     request.max_content_length = MAX_BODY  # also for a chunked body, which names no length
+
+
+@bp.errorhandler(HTTPException)
+def plain_refusal(error: HTTPException):
+    # A gateway reads the status; a flood of bad signatures costs no page render.
+    return current_app.response_class(f"{error.code} {error.name}\n", status=error.code, mimetype="text/plain")
 
 
 @bp.after_request
