@@ -223,7 +223,7 @@ def test_no_hostile_request_to_any_route_gives_a_server_error(walk_app, as_staff
     assert len(every_rule) >= 20 and any("<slug>" in rule.rule for rule in every_rule)
     rules = every_rule[shard::SHARDS]  # every route is in exactly one shard
     form = "application/x-www-form-urlencoded"
-    for as_staff in (as_staff,):  # noqa: B020 - (main has this; ruff 0.17 flags it)
+    for as_staff in (as_staff,):  # noqa: B020 - ruff 0.17 flags this one-value loop
         who = "staff" if as_staff else "visitor"
         client = logged_in(walk_app) if as_staff else walk_app.test_client()
         for rule in rules:

@@ -15,6 +15,7 @@ from . import printed
 from ..config import short_link
 from .http import current_lang, public_for_a_minute
 from .pages import default_call_to_action, default_call_to_action_lang
+from .results import newest_outcome
 from .services import current_db, current_home_server
 
 bp = Blueprint("events", __name__)
@@ -53,7 +54,7 @@ def _active_campaign_or_404(slug: str):
 
 
 def kiosk_page(*, address: str, call_to_action: str, call_to_action_lang: str,
-               thread_reference: str | None = None, campaign=None):
+               thread_reference: str | None = None, campaign_slug: str | None = None, campaign=None):
     """Full screen for a tablet on the table: CTA, a QR code of `address`, the short link, new replies."""
     conversation = current_home_server().conversation(thread_reference)
     newest = sorted(conversation.replies, key=lambda post: post.status.created_at, reverse=True)[:KIOSK_REPLIES]
@@ -68,6 +69,7 @@ def kiosk_page(*, address: str, call_to_action: str, call_to_action_lang: str,
         short_link=short_link(address),
         conversation=conversation,
         newest=newest,
+        outcome=newest_outcome(conversation, campaign_slug),
         refresh_seconds=max(1, int(current_app.config["KIOSK_REFRESH"])),
         keyword_line=printed.keyword_line(campaign, current_app.config),
     )
@@ -85,7 +87,8 @@ def kiosk_campaign(slug: str):
     return kiosk_page(address=campaigns.public_url(current_app.config["PUBLIC_URL"], campaign.slug),
                       call_to_action=campaigns.call_to_action(campaign, current_lang()),
                       call_to_action_lang=campaigns.call_to_action_lang(campaign, current_lang()),
-                      thread_reference=campaign.thread_url or None, campaign=campaign)
+                      thread_reference=campaign.thread_url or None, campaign_slug=campaign.slug,
+                      campaign=campaign)
 
 
 @bp.get("/hulp/flyer/<slug>.pdf")

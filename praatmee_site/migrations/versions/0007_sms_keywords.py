@@ -1,7 +1,7 @@
 """Stuur PRAATMEE: a campaign's own keyword, and keyword messages counted per campaign, channel and day.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Created: 2026-12-02
 
 Counts only: no table holds a phone number (the limits on senders live in memory or Redis).
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
