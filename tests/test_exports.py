@@ -174,3 +174,9 @@ def test_json_has_the_same_figures_and_no_accounts(period, threads):
     assert document["threads"][0]["new_accounts"] == 1
     assert document["scans"] == [{"campaign": "bieb-oost", "day": "2026-11-01", "scans": 12}]
     assert document["period"] == {"start": "2026-11-02", "end": "2026-11-15"}
+
+
+def test_every_dutch_column_name_reads_back_to_one_key():
+    assert len(set(exports.HEADERS_NL.values())) == len(exports.HEADERS_NL)
+    for key in (*exports.POST_COLUMNS, *exports.ACCOUNT_COLUMNS, *exports.LISTENING_COLUMNS, "status_id"):
+        assert key in exports.HEADERS_NL, key  # the Dutch Excel file never shows a bare key

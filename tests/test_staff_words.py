@@ -123,7 +123,7 @@ def test_every_outcome_problem_has_a_staff_wording_that_names_its_field(app):
     with app.test_request_context():
         for lang in LANGS:
             with force_locale(lang):
-                for (field, code), msgid in outcomes.STAFF_MESSAGES.items():
+                for field, code in outcomes.STAFF_MESSAGES:
                     found = outcomes.Problem(field, code, params)
                     text = gettext(found.staff_message, **params)
                     label = gettext(outcomes.LABELS[field])

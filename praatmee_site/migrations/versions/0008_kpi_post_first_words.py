@@ -1,7 +1,7 @@
 """The KPI page names a post by its first words: the snapshots keep them.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Created: 2026-12-03
 
 The city's own public posts only (never a reply or an account). Snapshots collected before this
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
