@@ -20,6 +20,10 @@ DEFAULTS: dict[str, object] = {
     "SECRET_KEY": None,
     "DEMO": False,
     "ALLOW_PRIVATE_HOSTS": False,
+    # Who staff ask for an account or a new password, on the login page: a name, a team or an e-mail
+    # address (which becomes a mail link), e.g. "innovatie@amsterdam.nl". None: "the colleague who
+    # manages praatmee in your team".
+    "STAFF_CONTACT": None,
     # Optional read-only user token: lifts the logged-out cap on thread context.
     "MASTODON_TOKEN": None,
     "CONNECT_TIMEOUT": 2.0,
@@ -141,6 +145,17 @@ def _hsts(config: dict) -> int:
     return int(text)
 
 
+STAFF_CONTACT_MAX = 200
+
+
+def _staff_contact(value: object) -> str | None:
+    text = " ".join(str(value or "").split())
+    if len(text) > STAFF_CONTACT_MAX or any(not ch.isprintable() for ch in str(value or "").strip()):
+        raise ConfigError(f"PRAATMEE_STAFF_CONTACT must be one line of at most {STAFF_CONTACT_MAX} characters: "
+                          "a name, a team or an e-mail address, e.g. innovatie@amsterdam.nl.")
+    return text or None
+
+
 def validate(config: dict) -> None:
     """Normalise types in place and stop at the first setting that cannot work."""
     for name in BOOLEAN:
@@ -160,6 +175,7 @@ def validate(config: dict) -> None:
     if not account or any(ch in account for ch in "/?#@ "):
         raise ConfigError("PRAATMEE_ACCOUNT must be the city's user name on the home server, e.g. OpenStad_HVA.")
     config["ACCOUNT"] = account
+    config["STAFF_CONTACT"] = _staff_contact(config.get("STAFF_CONTACT"))
     if not config.get("SECRET_KEY"):
         if config["DEMO"] or config.get("DEBUG") or config.get("TESTING"):
             # Demo and development runs need no set-up; a per-process key is fine there.

@@ -125,6 +125,8 @@ class KpiPostSnapshot(Base):
     status_id: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
     posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)  # UTC
     url: Mapped[str] = mapped_column(String(500), default="")
+    # The post's first words (its content warning if it has one), so staff recognise it: see figures.first_words.
+    first_words: Mapped[str] = mapped_column(String(120), default="", server_default="")
     replies: Mapped[int] = mapped_column(Integer, default=0)
     favourites: Mapped[int] = mapped_column(Integer, default=0)
     reblogs: Mapped[int] = mapped_column(Integer, default=0)

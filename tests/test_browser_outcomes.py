@@ -49,7 +49,7 @@ def test_staff_add_an_outcome_publish_it_and_residents_see_it(writer_server, ope
     page.fill("#text_nl", "Jullie vroegen om een skatebaan.\n\nMeer: https://www.amsterdam.nl/skate")
     with page.expect_navigation():
         page.click("text=Bewaar het resultaat")
-    assert "Zeg waarom het niet is gedaan" in page.inner_text("main")  # the reason is required
+    assert "Waarom niet, in het Nederlands: schrijf waarom het niet is gedaan" in page.inner_text("main")  # required
     violations = run_axe(page)
     assert violations == [], describe_violations(violations)
     page.fill("#reason_nl", "Er is geen plek die groot genoeg is.")

@@ -114,6 +114,7 @@ def test_every_problem_reads_well_in_dutch_and_english(app):
         Problem("slug", "reserved", {"value": "en"}), Problem("slug", "taken", {"value": "a"}),
         Problem("slug", "unknown", {"value": "a"}), Problem("slug", "immutable"),
         Problem("name", "required"), Problem("cta_nl", "required"),
+        Problem("place", "required", {"choices": ", ".join(campaigns.PLACES)}),
         Problem("starts_on", "invalid_date", {"value": "x"}), Problem("ends_on", "invalid_date", {"value": "x"}),
         Problem("keyword", "invalid", {"value": "B"}), Problem("keyword", "reserved", {"value": "STOP"}),
         Problem("keyword", "taken", {"value": "BIEB"}),

@@ -117,12 +117,12 @@ def test_interaction_chart_compares_the_groups_with_their_n():
     t = charts.interaction_table(period())
     # Interaction: 2 posts (question: 4 replies / 8 likes; poll: 2 / 0) → 3,00 per post, 6/8 = 0,75.
     # Information: 1 post (0 / 1) → 0,00 per post, 0/1 = 0,00.
-    assert [(r.label, r.values) for r in t.rows] == [("Interactie (vraag of poll)", (2, 3.0, 0.75)),
+    assert [(r.label, r.values) for r in t.rows] == [("Interactie (vraag of peiling)", (2, 3.0, 0.75)),
                                                     ("Informatie", (1, 0.0, 0.0))]
     root = parse(charts.grouped_bar_chart(t, chart_id="g", columns=(1, 2), count_column=0))
     texts = [e.text for e in root.iter(f"{SVG}text")]
-    assert texts == ["Gemiddeld aantal reacties", "Interactie (vraag of poll) (n = 2)", "3,00", "Informatie (n = 1)",
-                     "0,00", "Reacties per like", "Interactie (vraag of poll) (n = 2)", "0,75", "Informatie (n = 1)",
+    assert texts == ["Gemiddeld aantal reacties", "Interactie (vraag of peiling) (n = 2)", "3,00", "Informatie (n = 1)",
+                     "0,00", "Reacties per favoriet", "Interactie (vraag of peiling) (n = 2)", "0,75", "Informatie (n = 1)",
                      "0,00"]
     assert len(list(root.iter(f"{SVG}rect"))) == 2  # information's bars are 0: not drawn
     # The second group is drawn outlined, so colour is not the only difference.
@@ -148,3 +148,17 @@ def test_an_empty_table_still_gives_an_accessible_chart():
     root = parse(charts.bar_chart(table([]), chart_id="e", empty_text="Nog geen gegevens"))
     assert root.find(f"{SVG}title").text == "Reacties per post"
     assert [t.text for t in root.iter(f"{SVG}text")] == ["Nog geen gegevens"]
+
+
+def test_a_post_is_named_by_its_first_words_and_day_and_links_to_mastodon():
+    posts = [kpi.Snapshot("7", "https://social.test/@stad/7", datetime(2026, 11, 3, 23, 30, tzinfo=timezone.utc),
+                          date(2026, 11, 25), 2, 1, 0, False, True, False, "Hoe wil jij dat de stad met je data omgaat?"),
+             kpi.Snapshot("8", "https://social.test/@stad/8", datetime(2026, 11, 2, 9, tzinfo=timezone.utc),
+                          date(2026, 11, 25), 0, 0, 0, False, False, False)]
+    t = charts.replies_per_post_table(kpi.compute_period(posts, {}, {}, date(2026, 11, 1), date(2026, 11, 30)))
+    # The day is the city's: 23:30 UTC on 3 November is 4 November in Amsterdam.
+    assert [(r.label, r.href) for r in t.rows] == [
+        ("Hoe wil jij dat de stad met je data omgaat? (2026-11-04)", "https://social.test/@stad/7"),
+        ("2026-11-02 10:00", "https://social.test/@stad/8")]  # collected before the first words were kept
+    assert [c.header for c in t.columns] == ["Reacties", "Favorieten", "Keer gedeeld", "Reacties per favoriet",
+                                             "Accounts"]

@@ -118,7 +118,7 @@ def test_period_and_thread_figures_match_the_hand_computation(database, home_cli
     [without] = kpi.thread_figures(database, ["400"], now=NOW)
     assert (without.has_outcome, without.outcome_in_thread, without.days_to_first_outcome) == (False, False, None)
     csv = exports.read_csv(exports.listening_csv(period, [thread]))
-    assert csv[0]["scope"] == "period" and csv[0]["share_answered_within_3_days"] == "0,3333"
+    assert csv[0]["scope"] == "periode" and csv[0]["share_answered_within_3_days"] == "0,3333"
     assert csv[0]["median_hours_to_city_reply"] == "49" and csv[0]["waiting"] == "1"
     assert csv[1]["outcome"] == "1" and csv[1]["outcome_in_thread"] == "1" and csv[1]["days_to_first_outcome"] == "14"
     data = exports.as_json(period, [thread])
@@ -160,6 +160,6 @@ def test_the_dashboard_and_the_exports_show_the_listening_figures(make_app, mast
     assert "Luistert de gemeente?" in page and "Binnen 3 dagen beantwoord" in page
     listing = client.get("/beheer/kpi/listening.csv")
     assert listing.status_code == 200
-    assert exports.read_csv(listing.data)[0]["scope"] == "period"
+    assert exports.read_csv(listing.data)[0]["scope"] == "periode"
     assert "listening" in client.get("/beheer/kpi.json").json
     assert re.search(r"listening\.csv", page)

@@ -262,8 +262,10 @@ def test_an_outcome_from_the_staff_page_appears_for_residents_and_in_the_audit_l
     bad = form(staff_client, "/beheer/resultaten/nieuw", target="campaign", campaign="bieb-oost", status="niet_gedaan",
                title_nl="", text_nl="x", happened_on="morgen")
     assert bad.status_code == 400
-    assert "Geef het resultaat een titel in het Nederlands" in bad.text and "Ongeldige datum" in bad.text
-    assert "Zeg waarom het niet is gedaan" in bad.text and 'aria-invalid="true"' in bad.text
+    # The form's own words: each problem names its field by its label (issue 19); the CLI keeps its wording.
+    assert "Titel in het Nederlands: schrijf een korte titel" in bad.text and "Datum: kies een datum" in bad.text
+    assert "Waarom niet, in het Nederlands: schrijf waarom het niet is gedaan" in bad.text
+    assert 'aria-invalid="true"' in bad.text and "niet_gedaan" not in bad.text.split("<main", 1)[1].split("<form")[0]
     assert counts(app)[0] == 0
     made = form(staff_client, "/beheer/resultaten/nieuw", target="campaign", campaign="bieb-oost", status="uitgevoerd",
                 title_nl="De bieb is langer open", text_nl="Vanaf januari tot 22 uur.", happened_on=TODAY.isoformat(),
@@ -286,7 +288,7 @@ def test_an_outcome_from_the_staff_page_appears_for_residents_and_in_the_audit_l
     assert [a for a in audit_actions(app) if a.startswith("outcome.")] == ["outcome.add", "outcome.update",
                                                                           "outcome.remove"]
     log = staff_client.get("/beheer/logboek").text
-    assert "outcome.add" in log and EMAIL in log
+    assert "Medewerker voegde resultaat " in log and "Medewerker haalde resultaat " in log and EMAIL in log
 
 
 def test_without_the_write_token_there_is_no_publish_button(staff_client):

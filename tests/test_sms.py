@@ -567,7 +567,7 @@ def test_staff_set_the_keyword_in_the_form_with_the_same_rules(sms_app):
             "slug": "bieb-west", "keyword": "bieb"}
     refused = client.post("/beheer/campagnes/nieuw", data={**form, "csrf_token": csrf_token(client, "/beheer/campagnes/nieuw")})
     assert refused.status_code == 400
-    assert "Een andere campagne heeft het trefwoord &#39;BIEB&#39; al" in refused.text
+    assert "Trefwoord voor sms en WhatsApp: een andere campagne heeft “BIEB” al. Kies een ander" in refused.text
     assert 'id="keyword" name="keyword" type="text" value="bieb"' in refused.text
     made = client.post("/beheer/campagnes/nieuw", data={**form, "keyword": "west2",
                                                         "csrf_token": csrf_token(client, "/beheer/campagnes/nieuw")})

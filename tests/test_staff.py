@@ -273,7 +273,7 @@ def test_logging_out_everywhere_ends_every_session_of_the_account(staff_app, clo
     assert elsewhere.get("/beheer/").status_code == 302
     clock.advance(1)
     assert log_in(elsewhere).status_code == 302  # a new login works again
-    assert "staff.logout_everywhere" in elsewhere.get("/beheer/logboek").text
+    assert "Medewerker logde uit op alle computers" in elsewhere.get("/beheer/logboek").text
 
 
 def test_a_database_from_before_logout_ended_sessions_is_upgraded_in_place(tmp_path, make_app):
@@ -350,7 +350,7 @@ def test_overview_lists_campaigns_with_scans_today_week_and_total(staff_client, 
     assert re.findall(r'<td class="number">(\d+)</td>', row) == ["3", "3", "3"]
     campaign = staff_client.get("/beheer/campagnes/bieb-oost").text
     assert re.search(r'<svg[^>]*role="img"[^>]*>.*<title[^>]*>Scans per dag</title>', campaign, re.S)
-    assert re.search(r'<caption>Scans per dag</caption>.*<td class="number">3</td>', campaign, re.S)
+    assert re.search(r'<caption id="scans-caption">Scans per dag</caption>.*<td class="number">3</td>', campaign, re.S)
 
 
 def test_creating_a_campaign_in_the_browser_and_its_audit_entry(staff_client):
@@ -361,27 +361,34 @@ def test_creating_a_campaign_in_the_browser_and_its_audit_entry(staff_client):
     assert "Campagne OBA Oost is klaar." in page
     assert "https://amsterdam.test/praatmee/c/bieb-oost" in page
     log = staff_client.get("/beheer/logboek").text
-    assert "campaign.create" in log and EMAIL in log and "bieb-oost" in log
+    assert "Medewerker maakte de campagne bieb-oost aan (OBA Oost)" in log and EMAIL in log
+    assert "campaign.create" not in log.split("<main", 1)[1].split("Downloaden")[0]
 
 
-@pytest.mark.parametrize("fields, message", [
-    ({"slug": "Bieb Oost"}, "Ongeldige slug"),
-    ({"place": "strand"}, "Onbekende soort plek"),
-    ({"cta_nl": ""}, "Geef een oproep in het Nederlands"),
-    ({"thread_url": "https://elders.example/@a/1"}, "Het gesprek moet de link van een bericht op social.test zijn"),
-    ({"starts_on": "2026-12-10", "ends_on": "2026-12-01"}, "voor de startdatum"),
+@pytest.mark.parametrize("fields, message, cli_message", [
+    ({"slug": "Bieb Oost"}, "Korte naam in de link: gebruik kleine letters, cijfers en streepjes, zoals bieb-oost",
+     "Ongeldige slug"),
+    ({"place": "strand"}, "Soort plek: kies er een uit de lijst", "Onbekende soort plek"),
+    ({"place": ""}, "Kies een soort plek", "Geef een soort plek: kies uit bushalte"),
+    ({"cta_nl": ""}, "Oproep in het Nederlands: schrijf wat je mensen vraagt", "Geef een oproep in het Nederlands"),
+    ({"thread_url": "https://elders.example/@a/1"}, "Gesprek: plak de link van een bericht op social.test",
+     "Het gesprek moet de link van een bericht op social.test zijn"),
+    ({"starts_on": "2026-12-10", "ends_on": "2026-12-01"},
+     "Einddatum: 1 december 2026 ligt voor de begindatum, 10 december 2026", "voor de startdatum"),
 ])
-def test_the_form_uses_the_same_rules_as_the_cli_and_keeps_the_input(staff_client, runner, fields, message):
+def test_the_form_uses_the_same_rules_as_the_cli_in_its_own_words_and_keeps_the_input(staff_client, runner, fields,
+                                                                                      message, cli_message):
     response = create_campaign(staff_client, **fields)
     assert response.status_code == 400
     assert message in response.text, response.text[response.text.index("<main"):][:3000]
+    assert cli_message not in response.text
     assert 'aria-invalid="true"' in response.text
     assert 'value="OBA Oost"' in response.text
     cli = runner.invoke(args=["campaign", "create", fields.get("slug", "bieb-oost"), "--name", "OBA Oost",
                               "--place", fields.get("place", "bibliotheek"), "--cta", fields.get("cta_nl", "x"),
                               *(["--thread", fields["thread_url"]] if "thread_url" in fields else []),
                               *(["--start", fields["starts_on"], "--end", fields["ends_on"]] if "starts_on" in fields else [])])
-    assert cli.exit_code != 0 and message in cli.output
+    assert cli.exit_code != 0 and cli_message in cli.output and message not in cli.output
     assert "bieb-oost" not in staff_client.get("/beheer/").text
 
 
@@ -389,7 +396,7 @@ def test_a_duplicate_slug_is_refused(staff_client):
     create_campaign(staff_client)
     response = create_campaign(staff_client, name="Andere naam")
     assert response.status_code == 400
-    assert "Er is al een campagne met de slug &#39;bieb-oost&#39;" in response.text
+    assert "Korte naam in de link: er is al een campagne die “bieb-oost” heet." in response.text
 
 
 def test_editing_changes_fields_but_never_the_slug(staff_client):
@@ -402,23 +409,42 @@ def test_editing_changes_fields_but_never_the_slug(staff_client):
     page = staff_client.get("/beheer/campagnes/bieb-oost").text
     assert "Denk mee over de bieb" in page and "Think along" in page
     assert staff_client.get("/beheer/campagnes/iets-anders").status_code == 404
-    assert "campaign.update" in staff_client.get("/beheer/logboek").text
+    assert ("Medewerker veranderde de campagne bieb-oost: oproep in het Nederlands en oproep in het Engels"
+            in staff_client.get("/beheer/logboek").text)
 
 
-def test_ending_a_campaign_sends_its_posters_to_the_current_conversation(staff_client, mastodon):
+def test_ending_a_campaign_asks_first_then_makes_today_its_last_day(staff_app, staff_client, mastodon):
+    from praatmee_site import campaigns
     mastodon.standard()
-    create_campaign(staff_client)
-    token = csrf_token(staff_client, "/beheer/campagnes/bieb-oost")
-    assert staff_client.post("/beheer/campagnes/bieb-oost/beeindigen", data={"csrf_token": token}).status_code == 303
-    assert "De campagne is beëindigd." in staff_client.get("/beheer/campagnes/bieb-oost").text
-
-
-def test_ending_a_campaign_that_has_not_started_explains_instead_of_failing(staff_client):
-    create_campaign(staff_client, starts_on="2099-01-01")
-    token = csrf_token(staff_client, "/beheer/campagnes/bieb-oost")
+    create_campaign(staff_client, ends_on="2099-12-31")
+    page = staff_client.get("/beheer/campagnes/bieb-oost").text
+    assert 'href="/beheer/campagnes/bieb-oost/beeindigen"' in page  # a link to the question, not a button that acts
+    question = staff_client.get("/beheer/campagnes/bieb-oost/beeindigen")
+    assert question.status_code == 200
+    with staff_app.app_context():
+        assert campaigns.get(current_db(), "bieb-oost").ends_on.isoformat() == "2099-12-31"  # asking changes nothing
+    token = csrf_token(staff_client, "/beheer/campagnes/bieb-oost/beeindigen")
     response = staff_client.post("/beheer/campagnes/bieb-oost/beeindigen", data={"csrf_token": token})
-    assert response.status_code == 303
-    assert "voor de startdatum" in staff_client.get("/beheer/campagnes/bieb-oost").text
+    assert response.status_code == 303 and response.headers["Location"] == "/beheer/campagnes/bieb-oost"
+    page = staff_client.get("/beheer/campagnes/bieb-oost").text
+    assert "De campagne is beëindigd." in page and "Vanaf morgen" in page
+    with staff_app.app_context():
+        assert campaigns.get(current_db(), "bieb-oost").ends_on == campaigns.today()
+    # The poster still leads to the campaign today.
+    assert "Stel je vraag aan het Innovatieteam" in staff_client.get("/c/bieb-oost").text
+
+
+def test_ending_a_campaign_that_has_not_started_explains_instead_of_failing(staff_app, staff_client):
+    from praatmee_site import campaigns
+    create_campaign(staff_client, starts_on="2099-01-01")
+    question = staff_client.get("/beheer/campagnes/bieb-oost/beeindigen").text
+    assert "Deze campagne begint pas op 1 januari 2099" in question
+    assert "Ja, beëindig" not in question and 'href="/beheer/campagnes/bieb-oost/bewerken"' in question
+    token = csrf_token(staff_client, "/beheer/campagnes/bieb-oost/beeindigen")
+    response = staff_client.post("/beheer/campagnes/bieb-oost/beeindigen", data={"csrf_token": token})
+    assert response.status_code == 303 and response.headers["Location"] == "/beheer/campagnes/bieb-oost/beeindigen"
+    with staff_app.app_context():
+        assert campaigns.get(current_db(), "bieb-oost").ends_on is None
 
 
 @pytest.mark.parametrize("name, mimetype", [

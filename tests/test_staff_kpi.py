@@ -1,8 +1,8 @@
 """The KPI dashboard: figures from the snapshots, each chart with a title and its table, CSV and JSON behind the login.
 
 The demo data make a known thread: one post of the city with 4 replies (by 4 different accounts,
-none of them returning), 31 likes and 12 boosts, and a poll — so it counts as interaction.
-Hand-computed: replies per post 4 / 1 = 4,00; replies per like 4 / 31 = 0,129…; distinct accounts 4.
+none of them returning), 31 favourites and 12 boosts, and a poll — so it counts as interaction.
+Hand-computed: replies per post 4 / 1 = 4,00; replies per favourite 4 / 31 = 0,129…; distinct accounts 4.
 """
 from __future__ import annotations
 
@@ -41,9 +41,12 @@ def test_update_now_collects_and_the_dashboard_shows_the_hand_computed_figures(d
     assert refresh(dashboard).status_code == 303
     page = dashboard.get("/beheer/kpi").text
     assert "De cijfers zijn bijgewerkt." in page
-    assert figure(page, "Posts") == "1"
-    assert figure(page, "Reacties per post") == "4,00"
-    assert figure(page, "Reacties per like") == "0,13"
+    # The residents' words: berichten, reacties, favorieten, keer gedeeld, accounts.
+    assert figure(page, "Berichten") == "1"
+    assert figure(page, "Reacties") == "4"
+    assert figure(page, "Favorieten") == "31"
+    assert figure(page, "Reacties per bericht") == "4,00"
+    assert figure(page, "Reacties per favoriet") == "0,13"
     assert figure(page, "Keer gedeeld") == "12"
     assert figure(page, "Verschillende accounts die reageerden") == "4"
     assert figure(page, "Terugkerende accounts (reageerden in 2 of meer gesprekken)") == "0 (0%)"
@@ -60,7 +63,7 @@ def test_every_chart_has_a_title_a_description_and_its_table_beside_it(dashboard
     refresh(dashboard)
     page = dashboard.get("/beheer/kpi").text
     charts = re.findall(r'<div class="chart-and-table">\s*<div class="chart">(<svg.*?</svg>)</div>\s*'
-                        r'<div class="table-wrap">\s*<table>\s*<caption>([^<]+)</caption>', page, re.S)
+                        r'<div class="table-wrap"[^>]*>\s*<table[^>]*>\s*<caption[^>]*>([^<]+)</caption>', page, re.S)
     assert len(charts) == 4  # replies, interaction, new accounts, keyword messages
     for svg, caption in charts:
         title = re.search(r"<title[^>]*>([^<]+)</title>", svg).group(1)
@@ -80,8 +83,9 @@ def test_csv_parses_back_to_the_numbers_on_the_page(dashboard, fmt, delimiter, b
     assert response.data.splitlines()[0].decode("utf-8-sig").count(delimiter) >= 5
     rows = exports.read_csv(response.data, fmt)
     assert len(rows) == 1
-    assert rows[0]["replies"] == "4" and rows[0]["likes"] == "31" and rows[0]["boosts"] == "12"
-    ratio = rows[0]["replies_per_like"].replace(",", ".")
+    assert rows[0]["replies"] == "4" and rows[0]["favourites"] == "31" and rows[0]["boosts"] == "12"
+    assert rows[0]["first_words"].startswith("Voorbeeld — Hoe maken we Amsterdam digitaal voor iedereen?")
+    ratio = rows[0]["replies_per_favourite"].replace(",", ".")
     assert abs(float(ratio) - 4 / 31) < 0.001
 
 
@@ -105,7 +109,7 @@ def test_json_has_the_same_figures_behind_the_login(dashboard, make_app):
 def test_period_is_chosen_and_bad_periods_fall_back_calmly(dashboard):
     refresh(dashboard)
     empty = dashboard.get("/beheer/kpi?van=2020-01-01&tot=2020-01-31").text
-    assert figure(empty, "Posts") == "0" and figure(empty, "Reacties per post") == "–"
+    assert figure(empty, "Berichten") == "0" and figure(empty, "Reacties per bericht") == "–"
     reversed_period = dashboard.get("/beheer/kpi?van=2026-12-01&tot=2026-11-01")
     assert reversed_period.status_code == 200
     assert "Het einde van de periode ligt voor het begin." in reversed_period.text
@@ -124,3 +128,27 @@ def test_extreme_periods_fall_back_calmly_everywhere(dashboard, query):
     assert "Kies een periode van hooguit vijf jaar" in page.text
     assert dashboard.get(f"/beheer/kpi/posts.csv?{query}").status_code == 200
     assert dashboard.get(f"/beheer/kpi.json?{query}").status_code == 200
+
+
+def test_a_post_is_named_by_its_first_words_and_date_and_links_to_mastodon(dashboard):
+    refresh(dashboard)
+    page = dashboard.get("/beheer/kpi").text
+    row = re.search(r'<tr><th scope="row"><a href="([^"]+)">([^<]+)</a></th>', page)
+    assert row.group(1).startswith("https://") and "/@" in row.group(1)  # the post on Mastodon
+    assert row.group(2).startswith("Voorbeeld — Hoe maken we Amsterdam digitaal voor iedereen?")
+    assert re.search(r"\(\d{1,2} [a-z]{3} \d{4}\)$", row.group(2))  # its day, in Dutch: "(18 nov 2026)"
+    english = dashboard.get("/en/beheer/kpi").text
+    assert re.search(r'<th scope="row"><a href="[^"]+">Voorbeeld[^<]*\(\d{1,2} [A-Z][a-z]{2} \d{4}\)</a>', english)
+    for word in (">Posts<", ">Likes<", ">Likes", "per like", "per post<"):
+        assert word not in page, word
+    for word in (">Likes<", "per like"):
+        assert word not in english, word
+    assert "Favourites" in english and "Replies per favourite" in english
+
+
+def test_the_download_links_say_what_each_file_holds(dashboard):
+    page = dashboard.get("/beheer/kpi").text
+    downloads = page[page.index("<h2>Downloaden</h2>"):]
+    for label in ("Berichten", "Accounts", "Nieuwe accounts per week", "Scans per campagne per dag"):
+        assert f"<li>{label}: " in downloads
+    assert "posts.csv</a>" not in downloads

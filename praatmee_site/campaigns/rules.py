@@ -1,8 +1,10 @@
 """Campaigns: every rule about a campaign in one place, and what a campaign means on a given day.
 
 The CLI and the staff pages both call this module (through `store`); it does not import Flask.
-Invalid input gives a `CampaignError` with structured problems (field + machine code + values);
-`MESSAGES` holds their English msgids, which callers translate.
+Invalid input gives a `CampaignError` with structured problems (field + machine code + values).
+Each problem has two wordings, both English msgids that callers translate: `MESSAGES` for the CLI
+(it names options and shows what was typed) and `STAFF_MESSAGES` for the staff form, which names the
+field by its label on the screen (`LABELS`) and says how to fix it.
 """
 from __future__ import annotations
 
@@ -20,6 +22,11 @@ from ..urls import home_status_id, is_home_invite
 from . import posters
 
 PLACES: tuple[str, ...] = ("bushalte", "bibliotheek", "buurthuis", "evenement", "online", "overig")
+# How the place types read on the staff pages (the codes above are what the CLI and the database take).
+PLACE_LABELS: dict[str, str] = {
+    "bushalte": N_("Bus shelter"), "bibliotheek": N_("Library"), "buurthuis": N_("Community centre"),
+    "evenement": N_("Event"), "online": N_("Online"), "overig": N_("Other"),
+}
 
 SLUG_MIN, SLUG_MAX = 2, 40
 # Letters and digits at both ends, single hyphens between: "bieb-oost", not "-bieb" or "bieb--oost".
@@ -54,9 +61,26 @@ FIELDS = ("name", "place", "cta_nl", "cta_en", "thread_url", "invite_url", "inpu
           "keyword")
 OPTIONAL = frozenset({"cta_en", "thread_url", "invite_url", "input_text", "starts_on", "ends_on", "keyword"})
 
+# Every field's label on the staff form: the form shows these, and every staff message names its field
+# with them (tests/test_staff_wording.py checks that each message holds its field's label).
+LABELS: dict[str, str] = {
+    "slug": N_("Short name in the link"),
+    "name": N_("Name"),
+    "place": N_("Kind of place"),
+    "cta_nl": N_("Call to action in Dutch"),
+    "cta_en": N_("Call to action in English"),
+    "thread_url": N_("Thread"),
+    "invite_url": N_("Invite link"),
+    "input_text": N_("What happens with your input"),
+    "starts_on": N_("Start date"),
+    "ends_on": N_("End date"),
+    "keyword": N_("Keyword for SMS and WhatsApp"),
+}
+# Problem params that hold an ISO date: the CLI prints them as they are, the staff pages as words.
+DATE_PARAMS = frozenset({"start", "end"})
 
 
-# (field, code) → English msgid; `Problem.params` fill its placeholders.
+# (field, code) → English msgid for the CLI; `Problem.params` fill its placeholders.
 MESSAGES: dict[tuple[str, str], str] = {
     ("slug", "invalid"): N_("Invalid slug '%(value)s': use 2–40 lowercase letters, digits and single hyphens, "
                             "not at the start or end"),
@@ -67,6 +91,7 @@ MESSAGES: dict[tuple[str, str], str] = {
     ("name", "required"): N_("Give the campaign a name"),
     ("name", "too_long"): N_("The name is too long: use at most %(max)s characters"),
     ("place", "invalid"): N_("Unknown place type '%(value)s': choose one of %(choices)s"),
+    ("place", "required"): N_("Give a place type: choose one of %(choices)s"),
     ("cta_nl", "required"): N_("Give a call to action in Dutch"),
     ("cta_nl", "too_long"): N_("The call to action is too long: use at most %(max)s characters, "
                                "so that it fits on the poster"),
@@ -118,6 +143,77 @@ MESSAGES: dict[tuple[str, str], str] = {
     ("keyword", "taken"): N_("Another campaign already has the keyword '%(value)s'"),
 }
 
+# (field, code) → English msgid for the staff form: the field's label first (as in `LABELS`), then
+# how to fix it. No option names, no raw values where the field itself shows them.
+STAFF_MESSAGES: dict[tuple[str, str], str] = {
+    ("slug", "invalid"): N_("Short name in the link: use lowercase letters, digits and hyphens, e.g. bieb-oost "
+                            "(2 to 40 characters, no hyphen at the start or the end)"),
+    ("slug", "reserved"): N_("Short name in the link: the site itself uses “%(value)s”. Choose another one, "
+                             "e.g. bieb-oost"),
+    ("slug", "taken"): N_("Short name in the link: there is already a campaign called “%(value)s”. "
+                          "Choose another one, e.g. with the neighbourhood in it"),
+    ("slug", "unknown"): N_("Short name in the link: there is no campaign called “%(value)s”"),
+    ("slug", "immutable"): N_("Short name in the link: this cannot change any more, because it is printed on "
+                              "the posters"),
+    ("name", "required"): N_("Name: fill in a name for the campaign, e.g. OBA Oost"),
+    ("name", "too_long"): N_("Name: use at most %(max)s characters"),
+    ("place", "invalid"): N_("Kind of place: choose one from the list"),
+    ("place", "required"): N_("Choose a kind of place"),
+    ("cta_nl", "required"): N_("Call to action in Dutch: write what you ask people, "
+                               "e.g. Stel je vraag aan het Innovatieteam"),
+    ("cta_nl", "too_long"): N_("Call to action in Dutch: use at most %(max)s characters, so that it fits on "
+                               "the poster"),
+    ("cta_en", "too_long"): N_("Call to action in English: use at most %(max)s characters, so that it fits on "
+                               "the poster"),
+    ("cta_nl", "unprintable_characters"): N_("Call to action in Dutch: the posters cannot print these "
+                                             "characters: %(characters)s. Leave them out"),
+    ("cta_en", "unprintable_characters"): N_("Call to action in English: the posters cannot print these "
+                                             "characters: %(characters)s. Leave them out"),
+    ("cta_nl", "unprintable_poster"): N_("Call to action in Dutch: it does not fit on the %(sizes)s poster at a "
+                                         "size that can still be read. Use fewer or shorter words"),
+    ("cta_nl", "unprintable_handout"): N_("Call to action in Dutch: it does not fit on the cards of the handout "
+                                          "at a size that can still be read. Use fewer or shorter words"),
+    ("cta_nl", "unprintable_square"): N_("Call to action in Dutch: it does not fit on the square image for "
+                                         "social media at a size that can still be read. Use fewer or shorter "
+                                         "words"),
+    ("cta_nl", "unprintable_story"): N_("Call to action in Dutch: it does not fit on the story image for social "
+                                        "media at a size that can still be read. Use fewer or shorter words"),
+    ("cta_en", "unprintable_poster"): N_("Call to action in English: it does not fit on the %(sizes)s poster at a "
+                                         "size that can still be read. Use fewer or shorter words"),
+    ("cta_en", "unprintable_handout"): N_("Call to action in English: it does not fit on the cards of the "
+                                          "handout at a size that can still be read. Use fewer or shorter words"),
+    ("cta_en", "unprintable_square"): N_("Call to action in English: it does not fit on the square image for "
+                                         "social media at a size that can still be read. Use fewer or shorter "
+                                         "words"),
+    ("cta_en", "unprintable_story"): N_("Call to action in English: it does not fit on the story image for "
+                                        "social media at a size that can still be read. Use fewer or shorter "
+                                        "words"),
+    ("cta_en", "unprintable_together_poster"): N_("Call to action in English: together with the Dutch one it "
+                                                  "does not fit on the %(sizes)s poster in both languages at a "
+                                                  "size that can still be read. Shorten one of them"),
+    ("cta_en", "unprintable_together_square"): N_("Call to action in English: together with the Dutch one it "
+                                                  "does not fit on the square image for social media at a size "
+                                                  "that can still be read. Shorten one of them"),
+    ("cta_en", "unprintable_together_story"): N_("Call to action in English: together with the Dutch one it "
+                                                 "does not fit on the story image for social media at a size "
+                                                 "that can still be read. Shorten one of them"),
+    ("thread_url", "not_home_status"): N_("Thread: paste the link of a post on %(server)s, "
+                                          "e.g. https://%(server)s/@account/123456"),
+    ("invite_url", "not_home_invite"): N_("Invite link: paste an invite of %(server)s, "
+                                          "e.g. https://%(server)s/invite/abc123"),
+    ("input_text", "too_long"): N_("What happens with your input: use at most %(max)s characters"),
+    ("starts_on", "invalid_date"): N_("Start date: choose a date, or type it as year-month-day, e.g. 2026-12-01"),
+    ("ends_on", "invalid_date"): N_("End date: choose a date, or type it as year-month-day, e.g. 2026-12-31"),
+    ("ends_on", "before_start"): N_("End date: %(end)s is before the start date, %(start)s. Choose an end date "
+                                    "on or after the start date"),
+    ("keyword", "invalid"): N_("Keyword for SMS and WhatsApp: use 2 to 20 letters and digits, without spaces or "
+                               "accents, e.g. BIEB"),
+    ("keyword", "reserved"): N_("Keyword for SMS and WhatsApp: “%(value)s” already means PRAATMEE or STOP in a "
+                                "text message. Choose another one, e.g. BIEB"),
+    ("keyword", "taken"): N_("Keyword for SMS and WhatsApp: another campaign already has “%(value)s”. Choose "
+                             "another one"),
+}
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -129,8 +225,16 @@ class Problem:
 
     @property
     def message(self) -> str:
-        """The English msgid; translate it, then fill in `params`."""
+        """The CLI's English msgid; translate it, then fill in `params`."""
         return MESSAGES[self.field, self.code]
+
+    @property
+    def staff_message(self) -> str:
+        """The staff form's English msgid (it names the field by its label); translate, then fill in.
+
+        A problem nobody has worded for the form yet shows the CLI's words rather than an error page
+        (tests/test_staff_words.py fails for it)."""
+        return STAFF_MESSAGES.get((self.field, self.code)) or self.message
 
     def __str__(self) -> str:
         return self.message % dict(self.params)
@@ -229,7 +333,9 @@ def clean(values: Mapping[str, object], *, home_url: str) -> dict[str, object]:
     cleaned["name"] = name
 
     place = str(values.get("place") or "").strip().lower()
-    if place not in PLACES:
+    if not place:
+        problems.append(Problem("place", "required", {"choices": ", ".join(PLACES)}))
+    elif place not in PLACES:
         problems.append(Problem("place", "invalid", {"value": place, "choices": ", ".join(PLACES)}))
     cleaned["place"] = place
 
@@ -316,6 +422,35 @@ def has_started(campaign: Campaign, day: date) -> bool:
 def is_active(campaign: Campaign, day: date) -> bool:
     """Not ended. A campaign before its start date is active: posters go up before the start."""
     return not has_ended(campaign, day)
+
+
+# What /c/<slug> says above the current conversation once the campaign has ended.
+ENDED_NOTE = N_("This campaign has ended — this is the current conversation")
+
+# What "end the campaign today" would do (`ending`): today becomes the last day; the campaign already
+# ends today; it has already ended; it has not started, and a campaign cannot end before its start.
+ENDS_NOW, ENDS_TODAY_ALREADY, ENDED_ALREADY, NOT_STARTED = "ends_now", "ends_today_already", "ended", "not_started"
+
+
+def ending(campaign: Campaign, day: date) -> str:
+    """What ending `campaign` on `day` would do: one of ENDS_NOW, ENDS_TODAY_ALREADY, ENDED_ALREADY, NOT_STARTED."""
+    if has_ended(campaign, day):
+        return ENDED_ALREADY
+    if campaign.ends_on == day:
+        return ENDS_TODAY_ALREADY
+    if campaign.starts_on is not None and campaign.starts_on > day:
+        return NOT_STARTED
+    return ENDS_NOW
+
+
+def changed_fields(before: Mapping[str, object], after: Campaign) -> list[str]:
+    """The FIELDS whose value differs between `before` (name → value) and the stored `after`, in form order."""
+    return [name for name in FIELDS if before.get(name) != getattr(after, name)]
+
+
+def field_values(campaign: Campaign) -> dict[str, object]:
+    """The campaign's FIELDS as name → value (what `changed_fields` compares against)."""
+    return {name: getattr(campaign, name) for name in FIELDS}
 
 
 def call_to_action(campaign: Campaign, lang: str) -> str:

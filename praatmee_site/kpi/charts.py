@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Sequence
+from typing import Callable, Sequence
 from xml.sax.saxutils import escape as _xml_escape
 
 from ..clock import TIMEZONE
-from .figures import PeriodFigures, format_number
+from .figures import PeriodFigures, PostFigures, format_number
 
 BAR = "#004699"
 TEXT = "#181818"
@@ -148,16 +148,28 @@ def grouped_bar_chart(table: Table, *, chart_id: str, columns: Sequence[int] | N
 # --- tables from the figures ---------------------------------------------------------------------
 # Texts default to Dutch; the staff pages pass their translations.
 
-def replies_per_post_table(period: PeriodFigures, *, caption: str = "Reacties per post",
-                           description: str | None = None, label_header: str = "Post",
-                           headers: Sequence[str] = ("Reacties", "Likes", "Boosts", "Reacties per like",
-                                                     "Accounts")) -> Table:
-    """One row per post of the period, newest first: replies, likes, boosts, ratio, accounts."""
+def post_name(post: PostFigures) -> str:
+    """A post as staff recognise it: its first words and its day ("Hoe wil jij …? (2026-11-03)")."""
+    day = post.posted_at.astimezone(TIMEZONE)
+    if not post.first_words:
+        return day.strftime("%Y-%m-%d %H:%M")
+    return f"{post.first_words} ({day.strftime('%Y-%m-%d')})"
+
+
+def replies_per_post_table(period: PeriodFigures, *, caption: str = "Reacties per bericht",
+                           description: str | None = None, label_header: str = "Bericht",
+                           headers: Sequence[str] = ("Reacties", "Favorieten", "Keer gedeeld",
+                                                     "Reacties per favoriet", "Accounts"),
+                           name: Callable[[PostFigures], str] = post_name) -> Table:
+    """One row per post of the period, newest first: replies, favourites, boosts, ratio, accounts.
+
+    `name` labels a post (the staff pages pass one that writes the date in the page's language).
+    """
     if description is None:
-        description = (f"Aantal reacties op elke post van {period.start.isoformat()} tot en met "
+        description = (f"Aantal reacties op elk bericht van {period.start.isoformat()} tot en met "
                        f"{period.end.isoformat()}, nieuwste eerst. De tabel geeft dezelfde cijfers.")
     decimals = (0, 0, 0, 2, 0)
-    rows = tuple(Row(post.posted_at.astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M"),
+    rows = tuple(Row(name(post),
                      (post.replies, post.favourites, post.reblogs, post.reply_like_ratio, post.accounts),
                      post.url)
                  for post in period.posts)
@@ -166,13 +178,14 @@ def replies_per_post_table(period: PeriodFigures, *, caption: str = "Reacties pe
 
 
 def interaction_table(period: PeriodFigures, *, caption: str = "Interactie tegenover informatie",
-                      description: str | None = None, label_header: str = "Soort post",
-                      groups: Sequence[str] = ("Interactie (vraag of poll)", "Informatie"),
-                      headers: Sequence[str] = ("Posts (n)", "Gemiddeld aantal reacties", "Reacties per like")) -> Table:
-    """Posts with a poll or a question against the rest: n, average replies, reply/like ratio."""
+                      description: str | None = None, label_header: str = "Soort bericht",
+                      groups: Sequence[str] = ("Interactie (vraag of peiling)", "Informatie"),
+                      headers: Sequence[str] = ("Berichten (n)", "Gemiddeld aantal reacties",
+                                                "Reacties per favoriet")) -> Table:
+    """Posts with a poll or a question against the rest: n, average replies, reply/favourite ratio."""
     if description is None:
-        description = ("Gemiddeld aantal reacties en reacties per like van posts met een vraag of poll, "
-                       "vergeleken met de andere posts, met het aantal posts per groep.")
+        description = ("Gemiddeld aantal reacties en reacties per favoriet van berichten met een vraag of "
+                       "peiling, vergeleken met de andere berichten, met het aantal berichten per groep.")
     rows = tuple(Row(name, (group.posts, group.replies_per_post, group.reply_like_ratio))
                  for name, group in zip(groups, (period.interaction, period.information), strict=True))
     return Table(caption, description, label_header,
@@ -192,7 +205,7 @@ def new_accounts_table(period: PeriodFigures, *, caption: str = "Nieuwe accounts
 
 def scans_table(per_day: Sequence[tuple[date, int]], *, start: date | None = None, end: date | None = None,
                 caption: str = "Scans per dag", description: str | None = None, label_header: str = "Dag",
-                header: str = "Scans") -> Table:
+                header: str = "Scans", day_label: Callable[[date], str] = date.isoformat) -> Table:
     """Every day from `start` (default: the first day with scans) to `end`, days without scans as 0."""
     counts = {day: count for day, count in per_day}
     start = start or min(counts, default=None)
@@ -203,6 +216,6 @@ def scans_table(per_day: Sequence[tuple[date, int]], *, start: date | None = Non
     if start is not None and end is not None:
         day = start
         while day <= end:
-            rows.append(Row(day.isoformat(), (counts.get(day, 0),)))
+            rows.append(Row(day_label(day), (counts.get(day, 0),)))
             day += timedelta(days=1)
     return Table(caption, description, label_header, (Column(header),), tuple(rows))

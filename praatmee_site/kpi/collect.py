@@ -15,7 +15,7 @@ from sqlalchemy import case, select, update
 from ..db import Database, KpiContext, KpiPostSnapshot, KpiReplier, KpiReply, KpiRun, upsert, utcnow
 from ..mastodon import Account, MastodonClient, MastodonError, NotFound, Status
 from .figures import (ANSWER_WITHIN, DEFAULT_PERIOD_DAYS, _start_of, _utc, account_key, asks_question,
-                      default_period, is_post, local_day, reply_key)
+                      default_period, first_words, is_post, local_day, reply_key)
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +198,8 @@ def _store_snapshots(database: Database, statuses: Sequence[Status], day: date, 
         return
     table = KpiPostSnapshot.__table__
     rows = [dict(
-        day=day, status_id=s.id, posted_at=_utc(s.created_at), url=s.url, replies=s.replies_count,
+        day=day, status_id=s.id, posted_at=_utc(s.created_at), url=s.url, first_words=first_words(s),
+        replies=s.replies_count,
         favourites=s.favourites_count, reblogs=s.reblogs_count, has_poll=s.poll is not None,
         has_question=asks_question(s.content), is_campaign_thread=s.id in campaign_ids,
     ) for s in statuses]
@@ -206,7 +207,7 @@ def _store_snapshots(database: Database, statuses: Sequence[Status], day: date, 
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.day, table.c.status_id],
         set_={name: statement.excluded[name] for name in (
-            "posted_at", "url", "replies", "favourites", "reblogs", "has_poll", "has_question",
+            "posted_at", "url", "first_words", "replies", "favourites", "reblogs", "has_poll", "has_question",
             "is_campaign_thread")},
     )
     with database.engine.begin() as connection:

@@ -3,8 +3,10 @@
 Two CSV flavours. `EXCEL_NL` (the default) opens with a double-click in Excel set to Dutch: UTF-8 with
 a BOM (else Excel reads the bytes as Windows-1252), `;` between fields (Dutch Excel's list
 separator, because the comma is its decimal sign), decimal commas, ISO dates (yyyy-mm-dd, which Excel
-reads as dates) and "–" for a figure that does not exist (e.g. a ratio over zero likes). `RFC4180`
-is for programs: comma, CRLF, UTF-8 without BOM, decimal points, an empty field for no figure.
+reads as dates), "–" for a figure that does not exist (e.g. a ratio over zero favourites) and Dutch
+column headers in the residents' words (berichten, reacties, favorieten, keer gedeeld, accounts).
+`RFC4180` is for programs: comma, CRLF, UTF-8 without BOM, decimal points, an empty field for no
+figure, and the column keys (the same words in English) as headers; JSON uses the same keys.
 No Flask in this module.
 """
 from __future__ import annotations
@@ -60,13 +62,35 @@ def _cell(value: Any, fmt: str) -> str:
     return _formula_safe(str(value), fmt)
 
 
+# The Dutch Excel file's header for each column key: the words staff read on the KPI page.
+HEADERS_NL: dict[str, str] = {
+    "status_id": "Bericht-id", "posted_at": "Geplaatst op", "first_words": "Bericht", "url": "Link",
+    "replies": "Reacties", "favourites": "Favorieten", "boosts": "Keer gedeeld",
+    "replies_per_favourite": "Reacties per favoriet", "poll": "Peiling", "question": "Vraag",
+    "interaction": "Interactie", "campaign_thread": "Gesprek van een campagne", "accounts": "Accounts",
+    "counted_on": "Geteld op", "scope": "Over", "from": "Van", "to": "Tot en met", "posts": "Berichten",
+    "distinct_accounts": "Verschillende accounts", "returning_accounts": "Terugkerende accounts",
+    "returning_share": "Aandeel terugkerende accounts", "new_accounts": "Nieuwe accounts", "week": "Week",
+    "week_start": "Begin van de week", "campaign": "Campagne", "day": "Dag", "scans": "Scans",
+    "resident_replies": "Reacties van bewoners", "answered_within_3_days": "Binnen 3 dagen beantwoord",
+    "share_answered_within_3_days": "Aandeel binnen 3 dagen beantwoord", "answered": "Beantwoord",
+    "median_hours_to_city_reply": "Mediaan uren tot het eerste antwoord", "waiting": "Wachten nog",
+    "outcome": "Resultaat", "outcome_in_thread": "Resultaat in het gesprek",
+    "days_to_first_outcome": "Dagen tot het eerste resultaat",
+    "channel": "Kanaal", "messages": "Aantal berichten",
+}
+_KEYS_NL = {header: key for key, header in HEADERS_NL.items()}
+# Values that are words rather than figures, in the Dutch Excel file.
+_VALUES_NL = {"period": "periode", "thread": "gesprek"}
+
+
 def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], fmt: str = EXCEL_NL) -> bytes:
-    """The one place that knows the two CSV flavours."""
+    """The one place that knows the two CSV flavours; `header` holds column keys (see HEADERS_NL)."""
     _check(fmt)
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, delimiter=";" if fmt == EXCEL_NL else ",", quotechar='"',
                         quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow(header)
+    writer.writerow([HEADERS_NL.get(key, key) for key in header] if fmt == EXCEL_NL else header)
     for row in rows:
         writer.writerow([_cell(value, fmt) for value in row])
     data = buffer.getvalue()
@@ -74,16 +98,19 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], fmt: str = E
 
 
 def read_csv(data: bytes, fmt: str = EXCEL_NL) -> list[dict[str, str]]:
-    """Parse an export back (tests, and anyone checking a file): rows as dicts of strings."""
+    """Parse an export back (tests, and anyone checking a file): rows as dicts of strings, by column key."""
     _check(fmt)
     text = data.decode("utf-8-sig" if fmt == EXCEL_NL else "utf-8")
-    return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";" if fmt == EXCEL_NL else ","))
+    rows = csv.DictReader(io.StringIO(text, newline=""), delimiter=";" if fmt == EXCEL_NL else ",")
+    if fmt != EXCEL_NL:
+        return list(rows)
+    return [{_KEYS_NL.get(header, header): value for header, value in row.items()} for row in rows]
 
 
 # --- the exports ------------------------------------------------------------------------------------
 
-POST_COLUMNS = ("posted_at", "url", "replies", "likes", "boosts", "replies_per_like", "poll", "question",
-                "interaction", "campaign_thread", "accounts", "counted_on")
+POST_COLUMNS = ("posted_at", "first_words", "url", "replies", "favourites", "boosts", "replies_per_favourite",
+                "poll", "question", "interaction", "campaign_thread", "accounts", "counted_on")
 
 
 def posts_csv(period: PeriodFigures, fmt: str = EXCEL_NL) -> bytes:
@@ -93,28 +120,29 @@ def posts_csv(period: PeriodFigures, fmt: str = EXCEL_NL) -> bytes:
     file identifies posts by their URL only; the RFC 4180 file has the id as its first column too.
     """
     header = (("status_id",) if fmt == RFC4180 else ()) + POST_COLUMNS
-    rows = ([*((p.status_id,) if fmt == RFC4180 else ()), p.posted_at, p.url, p.replies, p.favourites,
+    rows = ([*((p.status_id,) if fmt == RFC4180 else ()), p.posted_at, p.first_words, p.url, p.replies, p.favourites,
              p.reblogs, p.reply_like_ratio, p.has_poll, p.has_question, p.interactive, p.is_campaign_thread,
              p.accounts, p.snapshot_day] for p in period.posts)
     return write_csv(header, rows, fmt)
 
 
-ACCOUNT_COLUMNS = ("scope", "url", "from", "to", "threads", "distinct_accounts", "returning_accounts",
+ACCOUNT_COLUMNS = ("scope", "url", "from", "to", "posts", "distinct_accounts", "returning_accounts",
                    "returning_share", "new_accounts")
 
 
 def accounts_csv(period: PeriodFigures, threads: Sequence[ThreadFigures] = (), fmt: str = EXCEL_NL) -> bytes:
     """Counts of accounts, never an account: a row for the period, then one per (campaign) thread.
 
-    Period: `threads` is the number of posts; returning = replied in 2+ of them; new = first known reply
+    Period: `posts` is the number of posts; returning = replied in 2+ of them; new = first known reply
     in the period. Thread: returning = also replied in another thread; new = first known reply here;
     `from` is its post's day and `to` the day of its counts.
     """
     accounts = period.accounts
-    rows: list[Sequence[Any]] = [("period", "", period.start, period.end, accounts.threads, accounts.distinct,
-                                  accounts.returning, accounts.returning_share, accounts.new)]
+    scope = (lambda word: _VALUES_NL[word]) if fmt == EXCEL_NL else (lambda word: word)
+    rows: list[Sequence[Any]] = [(scope("period"), "", period.start, period.end, accounts.threads,
+                                  accounts.distinct, accounts.returning, accounts.returning_share, accounts.new)]
     for thread in threads:
-        rows.append(("thread", thread.post.url, local_day(thread.post.posted_at),
+        rows.append((scope("thread"), thread.post.url, local_day(thread.post.posted_at),
                      thread.post.snapshot_day, 1, thread.distinct_accounts, thread.returning_accounts,
                      thread.returning_share, thread.new_accounts))
     return write_csv(ACCOUNT_COLUMNS, rows, fmt)
@@ -137,10 +165,11 @@ def listening_csv(period: PeriodFigures, threads: Sequence[ThreadFigures] = (), 
     `resident_replies` counts the replies that can be judged (answered, or 3 days old); `waiting` the
     younger ones still without an answer. The median is over answered replies, in hours.
     """
-    rows: list[Sequence[Any]] = [("period", "", period.start, period.end, *_responses(period.responses),
+    scope = (lambda word: _VALUES_NL[word]) if fmt == EXCEL_NL else (lambda word: word)
+    rows: list[Sequence[Any]] = [(scope("period"), "", period.start, period.end, *_responses(period.responses),
                                   None, None, None)]
     for thread in threads:
-        rows.append(("thread", thread.post.url, local_day(thread.post.posted_at), thread.post.snapshot_day,
+        rows.append((scope("thread"), thread.post.url, local_day(thread.post.posted_at), thread.post.snapshot_day,
                      *_responses(thread.responses), thread.has_outcome, thread.outcome_in_thread,
                      thread.days_to_first_outcome))
     return write_csv(LISTENING_COLUMNS, rows, fmt)
@@ -172,21 +201,22 @@ def filename(kind: str, start: date, end: date, fmt: str = EXCEL_NL) -> str:
 # --- JSON -------------------------------------------------------------------------------------------
 
 def _group(group: GroupFigures) -> dict:
-    return {"posts": group.posts, "replies": group.replies, "likes": group.favourites, "boosts": group.reblogs,
-            "replies_per_post": group.replies_per_post, "replies_per_like": group.reply_like_ratio,
-            "boosts_per_post": group.reblogs_per_post}
+    return {"posts": group.posts, "replies": group.replies, "favourites": group.favourites,
+            "boosts": group.reblogs, "replies_per_post": group.replies_per_post,
+            "replies_per_favourite": group.reply_like_ratio, "boosts_per_post": group.reblogs_per_post}
 
 
 def _post(post: PostFigures) -> dict:
-    return {"status_id": post.status_id, "url": post.url, "posted_at": post.posted_at.isoformat(),
-            "counted_on": post.snapshot_day.isoformat(), "replies": post.replies, "likes": post.favourites,
-            "boosts": post.reblogs, "replies_per_like": post.reply_like_ratio, "poll": post.has_poll,
+    return {"status_id": post.status_id, "url": post.url, "first_words": post.first_words,
+            "posted_at": post.posted_at.isoformat(), "counted_on": post.snapshot_day.isoformat(),
+            "replies": post.replies, "favourites": post.favourites, "boosts": post.reblogs,
+            "replies_per_favourite": post.reply_like_ratio, "poll": post.has_poll,
             "question": post.has_question, "interaction": post.interactive,
             "campaign_thread": post.is_campaign_thread, "accounts": post.accounts}
 
 
 def _accounts(accounts: AccountFigures) -> dict:
-    return {"threads": accounts.threads, "distinct": accounts.distinct, "returning": accounts.returning,
+    return {"posts": accounts.threads, "distinct": accounts.distinct, "returning": accounts.returning,
             "returning_share": accounts.returning_share, "new": accounts.new,
             "new_per_week": [{"week": w.week, "week_start": w.starts_on.isoformat(), "new_accounts": w.new_accounts}
                              for w in accounts.new_per_week]}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -63,6 +64,30 @@ def plain_text(content_html: str) -> str:
     parser.feed(str(sanitize_html(content_html)))
     parser.close()
     return "".join(parser.parts)
+
+
+FIRST_WORDS = 10  # words that name a post on the KPI page
+FIRST_WORDS_MAX = 80  # characters, at most (a word longer than that is cut)
+_BREAKS = re.compile(r"<br\s*/?>|</p>", re.IGNORECASE)
+
+
+def first_words(status: Status) -> str:
+    """What names a post for staff: its first words, or its content warning when it has one ("" for none).
+
+    "Hoe wil jij dat de stad met je data omgaat? Praat…": at most FIRST_WORDS words and
+    FIRST_WORDS_MAX characters, with "…" when the post goes on.
+    """
+    text = status.spoiler_text or plain_text(_BREAKS.sub(" ", status.content))
+    words = text.split()
+    shown = []
+    for word in words[:FIRST_WORDS]:
+        if len(" ".join([*shown, word])) > FIRST_WORDS_MAX:
+            break
+        shown.append(word)
+    if not shown and words:
+        shown = [words[0][:FIRST_WORDS_MAX - 1]]
+    result = " ".join(shown)
+    return result + "…" if result != " ".join(words) else result
 
 
 def asks_question(content_html: str) -> bool:
@@ -210,6 +235,7 @@ class Snapshot:
     has_poll: bool
     has_question: bool
     is_campaign_thread: bool
+    first_words: str = ""
 
 
 @dataclass(frozen=True)
@@ -225,6 +251,8 @@ class PostFigures:
     has_question: bool
     is_campaign_thread: bool
     accounts: int  # distinct accounts that replied anywhere in the thread (the city excepted)
+    first_words: str = ""  # "" for a post collected before the snapshots kept them
+
 
     @property
     def interactive(self) -> bool:
@@ -403,6 +431,7 @@ def _post_figures(snapshot: Snapshot, repliers: Mapping[str, Mapping[str, date]]
         snapshot_day=snapshot.day, replies=snapshot.replies, favourites=snapshot.favourites,
         reblogs=snapshot.reblogs, has_poll=snapshot.has_poll, has_question=snapshot.has_question,
         is_campaign_thread=snapshot.is_campaign_thread, accounts=len(repliers.get(snapshot.status_id, {})),
+        first_words=snapshot.first_words,
     )
 
 
@@ -422,7 +451,8 @@ def _latest_snapshots(rows: Iterable[KpiPostSnapshot], until: date | None) -> li
         if current is None or preference(row) < preference(current):
             chosen[row.status_id] = row
     return [Snapshot(r.status_id, r.url, _utc(r.posted_at), r.day, r.replies, r.favourites, r.reblogs,
-                     r.has_poll, r.has_question, r.is_campaign_thread) for r in chosen.values()]
+                     r.has_poll, r.has_question, r.is_campaign_thread, r.first_words or "")
+            for r in chosen.values()]
 
 
 def _repliers(database: Database, thread_ids: Sequence[str] | None) -> dict[str, dict[str, date]]:

@@ -3,8 +3,9 @@
 An outcome is one step of what came of residents' input: a status, a title and a text in Dutch
 (English optional), a date and an optional link to the decision on amsterdam.nl. It belongs to a
 campaign or to a thread on the home server. Invalid input gives an `OutcomeError` with structured
-problems (field + machine code + values); `MESSAGES` holds their English msgids, which the CLI and
-the staff pages translate. Nothing here touches the database or Flask.
+problems (field + machine code + values), worded twice as English msgids: `MESSAGES` for the CLI (it
+names options and values) and `STAFF_MESSAGES` for the staff form, which names the field by its
+label on the screen (`LABELS`) and says how to fix it. Nothing here touches the database or Flask.
 """
 from __future__ import annotations
 
@@ -43,6 +44,24 @@ FIELDS = ("status", "reason_nl", "reason_en", "title_nl", "title_en", "text_nl",
           "decision_url")
 TARGETS = ("campaign", "thread_url")
 
+# Every field's label on the staff form: the form shows these, and every staff message names its field
+# with them (tests/test_staff_words.py checks it). "target" is the choice between a campaign and a thread.
+LABELS: dict[str, str] = {
+    "target": N_("What is it about?"),
+    "campaign": N_("Campaign"),
+    "thread_url": N_("Link of the thread's first post"),
+    "id": N_("Outcome"),
+    "status": N_("Status"),
+    "happened_on": N_("Date"),
+    "title_nl": N_("Title in Dutch"),
+    "text_nl": N_("Text in Dutch"),
+    "reason_nl": N_("Why not, in Dutch"),
+    "decision_url": N_("Link to the decision"),
+    "title_en": N_("Title in English"),
+    "text_en": N_("Text in English"),
+    "reason_en": N_("Why not, in English"),
+}
+
 MESSAGES: dict[tuple[str, str], str] = {
     ("target", "required"): N_("Say what the outcome is about: a campaign or a thread"),
     ("target", "both"): N_("An outcome belongs to a campaign or to a thread, not to both"),
@@ -51,6 +70,7 @@ MESSAGES: dict[tuple[str, str], str] = {
                                           "e.g. https://%(server)s/@account/123456 (got '%(value)s')"),
     ("id", "unknown"): N_("There is no outcome with number %(value)s"),
     ("status", "invalid"): N_("Unknown status '%(value)s': choose one of %(choices)s"),
+    ("status", "required"): N_("Give a status: choose one of %(choices)s"),
     ("reason_nl", "required"): N_("Say why it was not done: the reason is required for the status niet_gedaan"),
     ("reason_nl", "too_long"): N_("The reason is too long: use at most %(max)s characters"),
     ("reason_en", "too_long"): N_("The English reason is too long: use at most %(max)s characters"),
@@ -74,6 +94,42 @@ MESSAGES: dict[tuple[str, str], str] = {
                                      "e.g. https://www.amsterdam.nl/bestuur/besluiten/ (got '%(value)s')"),
 }
 
+# (field, code) → English msgid for the staff form: the field's label, then how to fix it.
+STAFF_MESSAGES: dict[tuple[str, str], str] = {
+    ("target", "required"): N_("What is it about? Choose a campaign, or paste the link of a thread"),
+    ("target", "both"): N_("What is it about? Choose a campaign or a thread, not both"),
+    ("campaign", "unknown"): N_("Campaign: there is no campaign called “%(value)s”. Choose one from the list"),
+    ("thread_url", "not_home_status"): N_("Link of the thread's first post: paste the link of a post on "
+                                          "%(server)s, e.g. https://%(server)s/@account/123456"),
+    ("id", "unknown"): N_("Outcome: there is no outcome with number %(value)s"),
+    ("status", "invalid"): N_("Status: choose one from the list"),
+    ("status", "required"): N_("Choose a status"),
+    ("reason_nl", "required"): N_("Why not, in Dutch: write why it was not done. The status Not done needs it"),
+    ("reason_nl", "too_long"): N_("Why not, in Dutch: use at most %(max)s characters"),
+    ("reason_en", "too_long"): N_("Why not, in English: use at most %(max)s characters"),
+    ("title_nl", "required"): N_("Title in Dutch: write a short title, e.g. Tien nieuwe bankjes in het Oosterpark"),
+    ("title_nl", "too_long"): N_("Title in Dutch: use at most %(max)s characters"),
+    ("title_en", "too_long"): N_("Title in English: use at most %(max)s characters"),
+    ("text_nl", "required"): N_("Text in Dutch: write what came of the input"),
+    ("text_nl", "too_long"): N_("Text in Dutch: use at most %(max)s characters (now %(length)s)"),
+    ("text_en", "too_long"): N_("Text in English: use at most %(max)s characters (now %(length)s)"),
+    ("title_nl", "control_characters"): N_("Title in Dutch: it has invisible control characters. Type it again"),
+    ("title_en", "control_characters"): N_("Title in English: it has invisible control characters. Type it again"),
+    ("text_nl", "control_characters"): N_("Text in Dutch: it has invisible control characters. Type it again"),
+    ("text_en", "control_characters"): N_("Text in English: it has invisible control characters. Type it again"),
+    ("reason_nl", "control_characters"): N_("Why not, in Dutch: it has invisible control characters. "
+                                            "Type it again"),
+    ("reason_en", "control_characters"): N_("Why not, in English: it has invisible control characters. "
+                                            "Type it again"),
+    ("happened_on", "required"): N_("Date: choose the day of this step, e.g. the day of the decision"),
+    ("happened_on", "invalid_date"): N_("Date: choose a date, or type it as year-month-day, e.g. 2026-12-01"),
+    ("happened_on", "in_future"): N_("Date: this day is still to come. An outcome says what has happened: "
+                                     "choose today or an earlier day"),
+    ("happened_on", "too_early"): N_("Date: this day is before 2020. Check the year"),
+    ("decision_url", "not_city"): N_("Link to the decision: paste an https address on amsterdam.nl, "
+                                     "e.g. https://www.amsterdam.nl/bestuur/besluiten/"),
+}
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -85,8 +141,13 @@ class Problem:
 
     @property
     def message(self) -> str:
-        """The English msgid; translate it, then fill in `params`."""
+        """The CLI's English msgid; translate it, then fill in `params`."""
         return MESSAGES[self.field, self.code]
+
+    @property
+    def staff_message(self) -> str:
+        """The staff form's English msgid (it names the field by its label); the CLI's until one is written."""
+        return STAFF_MESSAGES.get((self.field, self.code)) or self.message
 
     def __str__(self) -> str:
         return self.message % dict(self.params)
@@ -161,7 +222,9 @@ def clean(values: Mapping[str, object], *, today: date) -> dict[str, object]:
     cleaned: dict[str, object] = {}
 
     status = str(values.get("status") or "").strip().lower().replace("-", "_").replace(" ", "_")
-    if status not in STATUSES:
+    if not status:
+        problems.append(Problem("status", "required", {"choices": ", ".join(STATUSES)}))
+    elif status not in STATUSES:
         problems.append(Problem("status", "invalid", {"value": status, "choices": ", ".join(STATUSES)}))
     cleaned["status"] = status
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..db import AuditEntry, Database, StaffAccount, utcnow
+from .audit_sentences import CLI_ACTOR
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024  # scrypt of a megabyte would be a denial of service
@@ -67,7 +68,7 @@ class StaffDirectory:
     def __init__(self, database: Database):
         self.database = database
 
-    def add(self, email: str, password: str, *, actor: str = "cli") -> Staff:
+    def add(self, email: str, password: str, *, actor: str = CLI_ACTOR) -> Staff:
         email = normalise_email(email)
         check_password_rules(password)
         try:
@@ -90,14 +91,14 @@ class StaffDirectory:
             row = session.get(StaffAccount, staff_id)
             return _staff(row) if row else None
 
-    def remove(self, email: str, *, actor: str = "cli") -> None:
+    def remove(self, email: str, *, actor: str = CLI_ACTOR) -> None:
         email = normalise_email(email)
         with self.database.Session.begin() as session:
             if session.execute(delete(StaffAccount).where(StaffAccount.email == email)).rowcount == 0:
                 raise StaffError("unknown", f"There is no staff account for {email}.")
             record(session, actor, "staff.remove", email)
 
-    def set_password(self, email: str, password: str, *, actor: str = "cli") -> None:
+    def set_password(self, email: str, password: str, *, actor: str = CLI_ACTOR) -> None:
         email = normalise_email(email)
         check_password_rules(password)
         with self.database.Session.begin() as session:
@@ -145,12 +146,24 @@ class Audit:
 
 
 def record(session, actor: str, action: str, subject: str, detail: str = "") -> None:
-    """Add an entry inside the caller's transaction, so a change and its record land together."""
-    session.add(AuditEntry(at=utcnow(), actor=actor, action=action, subject=subject, detail=detail[:2000]))
+    """Add an entry inside the caller's transaction, so a change and its record land together.
+
+    Every `action` needs a sentence in `audit_sentences.SENTENCES` (a test checks the code for it).
+    """
+    session.add(AuditEntry(at=utcnow(), actor=actor[:320], action=action, subject=subject[:200],
+                           detail=detail[:2000]))
 
 
-def audit_log(database: Database, *, limit: int = 200) -> list[Audit]:
+def log_action(database: Database, actor: str, action: str, subject: str, detail: str = "") -> None:
+    """`record` in a transaction of its own, for changes made by a module that keeps no audit log itself."""
+    with database.Session.begin() as session:
+        record(session, actor, action, subject, detail)
+
+
+def audit_log(database: Database, *, limit: int | None = 200) -> list[Audit]:
+    """The newest entries first; `limit=None`: all of them (the export)."""
     with database.Session() as session:
-        rows = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))
+        query = select(AuditEntry).order_by(AuditEntry.id.desc())
+        rows = session.scalars(query if limit is None else query.limit(limit))
         return [Audit(r.at if r.at.tzinfo else r.at.replace(tzinfo=timezone.utc), r.actor, r.action, r.subject,
                       r.detail) for r in rows]

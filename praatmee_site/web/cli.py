@@ -17,7 +17,8 @@ from . import printed
 from ..clock import local_time
 from ..messages import N_
 from ..sms import counts as keyword_counts
-from ..staff.accounts import StaffDirectory, StaffError, normalise_email
+from ..staff.accounts import StaffDirectory, StaffError, log_action, normalise_email
+from ..staff.audit_sentences import CLI_ACTOR
 from .services import current_db, current_home_server, current_publisher
 
 db_cli = AppGroup("db", help="The database schema.")
@@ -90,6 +91,7 @@ def campaign_create(slug: str, **fields) -> None:
         campaign = campaigns.create(current_db(), slug, home_url=config["MASTODON_URL"], **fields)
     except campaigns.CampaignError as error:
         raise _refuse(error) from None
+    log_action(current_db(), CLI_ACTOR, "campaign.create", campaign.slug, campaign.name)
     click.echo(f"Created campaign {campaign.slug} ({campaign.name}): "
                f"{campaigns.public_url(config['PUBLIC_URL'], campaign.slug)}")
 
@@ -102,11 +104,17 @@ def campaign_update(slug: str, **fields) -> None:
     changes = {name: value for name, value in fields.items() if value is not None}
     if not changes:
         raise click.UsageError(_both_languages(N_("Nothing to change: give at least one option, e.g. --cta")))
+    before = campaigns.get(current_db(), slug)
     try:
         campaign = campaigns.update(current_db(), slug, home_url=current_app.config["MASTODON_URL"], **changes)
     except campaigns.CampaignError as error:
         raise _refuse(error) from None
-    click.echo(f"Updated campaign {campaign.slug}: {', '.join(sorted(changes))}.")
+    changed = campaigns.changed_fields(campaigns.field_values(before), campaign)
+    if not changed:
+        click.echo(f"Campaign {campaign.slug} already had these values: nothing changed.")
+        return
+    log_action(current_db(), CLI_ACTOR, "campaign.update", campaign.slug, ", ".join(changed))
+    click.echo(f"Updated campaign {campaign.slug}: {', '.join(changed)}.")
 
 
 @campaign_cli.command("end")
@@ -115,12 +123,15 @@ def campaign_end(slug: str) -> None:
     """Make today the campaign's last day (Europe/Amsterdam)."""
     today = campaigns.today()
     try:
+        state = campaigns.ending(campaigns.require(current_db(), slug), today)
         campaign = campaigns.end(current_db(), slug, today=today, home_url=current_app.config["MASTODON_URL"])
     except campaigns.CampaignError as error:
         raise _refuse(error) from None
     if campaigns.has_ended(campaign, today):
         click.echo(f"Campaign {slug} already ended on {campaign.ends_on.isoformat()}.")
         return
+    if state == campaigns.ENDS_NOW:
+        log_action(current_db(), CLI_ACTOR, "campaign.end", slug, today.isoformat())
     click.echo(f"Campaign {slug} ends today ({campaign.ends_on.isoformat()}): from tomorrow its address "
                "shows the current conversation with a note, and scans are no longer counted.")
 

@@ -50,7 +50,7 @@ def campaign(slug: str):
     elif campaigns.has_ended(found, today):
         # The campaign's figures are final; the poster still leads somewhere useful.
         page = entry_page(call_to_action=default_call_to_action(),
-                          note=_("This campaign has ended — this is the current conversation"), **canonical)
+                          note=_(campaigns.ENDED_NOTE), **canonical)
     else:
         if campaigns.counts_as_scan(request.method, request.headers):
             try:

@@ -15,20 +15,21 @@ from datetime import date, datetime, timedelta, timezone
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for)
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import format_time, ngettext
+from flask_babel import format_date, format_datetime, format_time, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from PIL import Image
 
-from .. import campaigns, kpi, outcomes
+from .. import campaigns, clock, kpi, outcomes
 from ..campaigns import posters
 from ..kpi import charts, exports
 from ..messages import N_
 from ..sms import counts as keyword_counts
 from ..staff.accounts import StaffDirectory, audit_log, record
+from ..staff.audit_sentences import is_cli
 from ..staff.login_limits import KeyRing, LoginLimits, Wait
-from . import printed
+from . import printed, wording
 from .extensions import csrf
 from .http import current_lang
 from .services import current_db, current_home_server
@@ -108,6 +109,26 @@ def never_cache(response):
     return response
 
 
+@bp.context_processor
+def staff_words():
+    """The staff templates' words: labels from the rules, dates and periods in the page's language."""
+    return {"field_label": wording.field_label, "place_label": wording.place_label,
+            "readable_period": wording.readable_period, "readable_date": wording.readable_date,
+            "capitalised": wording.capitalised, "staff_contact": _staff_contact()}
+
+
+def _staff_contact() -> dict[str, str]:
+    """Who to ask for an account or a new password (PRAATMEE_STAFF_CONTACT), as text and, for an address, a mailto."""
+    contact = current_app.config.get("STAFF_CONTACT") or ""
+    if not contact:
+        return {"text": _("the colleague who manages praatmee in your team"), "email": ""}
+    return {"text": contact, "email": contact if _is_email(contact) else ""}
+
+
+def _is_email(text: str) -> bool:
+    return re.fullmatch(r"[^@\s<>\"]+@[^@\s<>\"]+\.[A-Za-z]{2,63}", text) is not None
+
+
 @bp.errorhandler(CSRFError)
 def csrf_failed(error):
     return render_template("staff/message.html", title=_("This did not work"),
@@ -184,9 +205,45 @@ def logout_everywhere():
     return redirect(url_for("staff.login"))
 
 
+# --- the log of changes ----------------------------------------------------------------------------
+
+AUDIT_COLUMNS = ("at", "local_time", "actor", "action", "subject", "detail", "sentence")
+
+
 @bp.get("/logboek")
 def audit():
-    return render_template("staff/audit.html", entries=audit_log(current_db()))
+    """Each entry as a sentence in the page's language, grouped by day (Europe/Amsterdam), newest first."""
+    today = clock.today()
+    days: list[dict] = []
+    for entry in audit_log(current_db()):
+        day = clock.local_day(entry.at)
+        if not days or days[-1]["day"] != day:
+            days.append({"day": day, "heading": wording.readable_day_heading(day, today), "entries": []})
+        days[-1]["entries"].append({"entry": entry, "sentence": wording.audit_sentence(entry),
+                                    "cli": is_cli(entry.actor)})
+    return render_template("staff/audit.html", days=days)
+
+
+def _audit_rows(entries):
+    for entry in entries:
+        yield {"at": entry.at.isoformat(), "local_time": clock.local_time(entry.at), "actor": entry.actor,
+               "action": entry.action, "subject": entry.subject, "detail": entry.detail,
+               "sentence": wording.audit_sentence(entry)}
+
+
+@bp.get("/logboek.csv")
+def audit_csv():
+    """The whole log for scripts: the raw action code beside the sentence (RFC 4180, UTF-8)."""
+    rows = [[row[key] for key in AUDIT_COLUMNS] for row in _audit_rows(audit_log(current_db(), limit=None))]
+    response = current_app.response_class(exports.write_csv(AUDIT_COLUMNS, rows, exports.RFC4180),
+                                          content_type=exports.MEDIA_TYPES[exports.RFC4180])
+    response.headers["Content-Disposition"] = f'attachment; filename="praatmee-logboek-{clock.today().isoformat()}.csv"'
+    return response
+
+
+@bp.get("/logboek.json")
+def audit_json():
+    return {"entries": list(_audit_rows(audit_log(current_db(), limit=None)))}
 
 
 # --- campaigns ----------------------------------------------------------------------------------
@@ -222,13 +279,6 @@ PRINT_CARDS: dict[str, tuple[str, str, tuple[str, ...], bool]] = {
 PREVIEW_WIDTH = 240  # pixels: the card's picture
 
 
-def _problems(error: campaigns.CampaignError) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for problem in error.problems:
-        found.setdefault(problem.field, []).append(_(problem.message, **dict(problem.params)))
-    return found
-
-
 def _audit(action: str, subject: str, detail: str = "") -> None:
     with current_db().Session.begin() as db_session:
         record(db_session, g.staff.email, action, subject, detail)
@@ -254,13 +304,18 @@ def campaign_new():
             campaign = campaigns.create(current_db(), values["slug"], home_url=current_app.config["MASTODON_URL"],
                                         **{k: v for k, v in values.items() if k != "slug"})
         except campaigns.CampaignError as error:
-            problems = _problems(error)
+            problems = wording.problems_by_field(error)
         else:
             _audit("campaign.create", campaign.slug, campaign.name)
             flash(_("Campaign %(name)s is ready.", name=campaign.name))
             return redirect(url_for("staff.campaign", slug=campaign.slug), code=303)
     return render_template("staff/campaign_form.html", values=values, problems=problems, campaign=None,
-                           places=campaigns.PLACES), 400 if problems else 200
+                           places=campaigns.PLACES, order=_field_order()), 400 if problems else 200
+
+
+def _field_order() -> tuple[str, ...]:
+    """The order of the form's fields, so the summary of problems lists them as the form does."""
+    return ("slug", *FORM_FIELDS)
 
 
 def _campaign_or_404(slug: str):
@@ -277,11 +332,12 @@ def campaign(slug: str):
     day = campaigns.today()
     scans = campaigns.scans_per_day(db, campaign)
     table = charts.scans_table(scans, caption=_("Scans per day"), label_header=_("Day"), header=_("Scans"),
-                               description=_("Scans of the QR code per day; the table has the same figures."))
+                               description=_("Scans of the QR code per day; the table has the same figures."),
+                               day_label=lambda scan_day: format_date(scan_day, "EEE d MMM y"))
     return render_template(
         "staff/campaign.html", campaign=campaign, totals=campaigns.totals(db, campaign, day),
         scans=table, scans_chart=_chart(charts.bar_chart(table, chart_id="chart-scans")) if scans else None,
-        ended=campaigns.has_ended(campaign, day),
+        ended=campaigns.has_ended(campaign, day), today=day,
         url=campaigns.public_url(current_app.config["PUBLIC_URL"], campaign.slug),
         print_cards=[_print_card(key) for key in PRINT_CARDS], languages=printed.LANGUAGES,
         keyword_totals=keyword_counts.totals(db, campaign.id, day), channel_names=_channel_names(),
@@ -414,31 +470,47 @@ def campaign_edit(slug: str):
     problems: dict[str, list[str]] = {}
     if request.method == "POST":
         values = _form_values() | {"slug": campaign.slug}
+        before = campaigns.field_values(campaign)
         try:
-            campaigns.update(current_db(), slug, home_url=current_app.config["MASTODON_URL"],
-                             **{k: v for k, v in values.items() if k != "slug"})
+            updated = campaigns.update(current_db(), slug, home_url=current_app.config["MASTODON_URL"],
+                                       **{k: v for k, v in values.items() if k != "slug"})
         except campaigns.CampaignError as error:
-            problems = _problems(error)
+            problems = wording.problems_by_field(error)
         else:
-            _audit("campaign.update", slug, ", ".join(f"{k}={v}" for k, v in values.items() if k != "slug"))
-            flash(_("Your changes are saved."))
+            changed = campaigns.changed_fields(before, updated)
+            if changed:
+                _audit("campaign.update", slug, ", ".join(changed))
+                flash(_("Your changes are saved."))
+            else:
+                flash(_("Nothing was changed."))
             return redirect(url_for("staff.campaign", slug=slug), code=303)
     return render_template("staff/campaign_form.html", values=values, problems=problems, campaign=campaign,
-                           places=campaigns.PLACES), 400 if problems else 200
+                           places=campaigns.PLACES, order=_field_order()), 400 if problems else 200
 
 
-@bp.post("/campagnes/<slug>/beeindigen")
+@bp.route("/campagnes/<slug>/beeindigen", methods=["GET", "POST"])
 def campaign_end(slug: str):
-    _campaign_or_404(slug)
+    """GET: what ending today would do, and when, with "end it" and "go back". POST: end it."""
+    campaign = _campaign_or_404(slug)
+    today = campaigns.today()
+    state = campaigns.ending(campaign, today)
+    if request.method == "GET":
+        return render_template("staff/campaign_end.html", campaign=campaign, state=state, today=today,
+                               tomorrow=today + timedelta(days=1), note=_(campaigns.ENDED_NOTE))
+    if state != campaigns.ENDS_NOW:  # nothing to do, or it cannot end yet: the page says why
+        return redirect(url_for("staff.campaign_end", slug=slug), code=303)
     try:
-        campaigns.end(current_db(), slug, today=campaigns.today(), home_url=current_app.config["MASTODON_URL"])
-    except campaigns.CampaignError as error:  # e.g. it has not started yet
-        for messages in _problems(error).values():
+        campaigns.end(current_db(), slug, today=today, home_url=current_app.config["MASTODON_URL"])
+    except campaigns.CampaignError as error:  # changed by someone else in the meantime
+        for messages in wording.problems_by_field(error).values():
             for message in messages:
                 flash(message)
     else:
-        _audit("campaign.end", slug)
-        flash(_("The campaign has ended. Its posters now lead to the current conversation."))
+        _audit("campaign.end", slug, today.isoformat())
+        flash(_("The campaign has ended. Today, %(today)s, is its last day: until the end of today its posters "
+                "still lead to the campaign. From tomorrow, %(tomorrow)s, they lead to the current conversation, "
+                "with a note that the campaign is over.", today=format_date(today, "d MMMM"),
+                tomorrow=format_date(today + timedelta(days=1), "d MMMM")))
     return redirect(url_for("staff.campaign", slug=slug), code=303)
 
 
@@ -464,7 +536,10 @@ def campaign_download(slug: str, name: str):
 
 # --- KPIs ---------------------------------------------------------------------------------------
 
-CSV_KINDS = ("posts", "accounts", "new-accounts", "scans", "listening", "keywords")
+# What each export holds, in the words of the page: kind (its file name) → label.
+CSV_KINDS = {"posts": N_("Posts"), "accounts": N_("Accounts"), "new-accounts": N_("New accounts per week"),
+             "scans": N_("Scans per campaign per day"), "listening": N_("Listening: answers and outcomes"),
+             "keywords": N_("Keyword messages per campaign per day")}
 EARLIEST = date(2020, 1, 1)  # before the city was on Mastodon; also keeps date arithmetic in range
 
 
@@ -505,36 +580,46 @@ def _chart(svg: str) -> Markup:
     return Markup(svg)
 
 
+def post_name(post) -> str:
+    """A post as staff recognise it: its first words and its day in the page's language."""
+    day = format_date(clock.local_day(post.posted_at), "d MMM y")
+    if not post.first_words:
+        return _("Post of %(day)s", day=format_datetime(post.posted_at, "d MMMM y, HH:mm"))
+    return f"{post.first_words} ({day})"
+
+
 @bp.get("/kpi")
 def kpis():
     start, end = _period()
     period, threads = _figures(start, end)
+    period_words = wording.readable_period(start, end, kpi.today())
     replies = charts.replies_per_post_table(
-        period, caption=_("Replies per post"), label_header=_("Post"),
-        description=_("Replies to each post from %(start)s to %(end)s, newest first. The table has the same figures.",
-                      start=start.isoformat(), end=end.isoformat()),
-        headers=(_("Replies"), _("Likes"), _("Boosts"), _("Replies per like"), _("Accounts")))
+        period, caption=_("Replies per post"), label_header=_("Post"), name=post_name,
+        description=_("Replies to each post, %(period)s, newest first. The table has the same figures.",
+                      period=period_words),
+        headers=(_("Replies"), _("Favourites"), _("Boosts"), _("Replies per favourite"), _("Accounts")))
     interaction = charts.interaction_table(
         period, caption=_("Interaction compared with information"), label_header=_("Kind of post"),
-        description=_("Average replies and replies per like of posts with a question or a poll, compared with "
-                      "the other posts, with the number of posts in each group."),
+        description=_("Average replies and replies per favourite of posts with a question or a poll, compared "
+                      "with the other posts, with the number of posts in each group."),
         groups=(_("Interaction (question or poll)"), _("Information")),
-        headers=(_("Posts (n)"), _("Average replies"), _("Replies per like")))
+        headers=(_("Posts (n)"), _("Average replies"), _("Replies per favourite")))
     weeks = charts.new_accounts_table(
         period, caption=_("New accounts per week"), label_header=_("Week"), header=_("New accounts"),
-        description=_("Accounts that replied for the first time, per ISO week, from %(start)s to %(end)s.",
-                      start=start.isoformat(), end=end.isoformat()))
+        description=_("Accounts that replied for the first time, per ISO week, %(period)s.", period=period_words))
     keywords = _keyword_campaigns_table(keyword_counts.between(current_db(), start, end), start, end)
     run = kpi.last_run(current_db())
     return render_template(
-        "staff/kpis.html", start=start, end=end, period=period, threads=threads, run=run,
+        "staff/kpis.html", start=start, end=end, period=period, threads=threads, run=run, post_name=post_name,
+        period_words=period_words,
         wait=kpi.seconds_until_allowed(current_db(), datetime.now(timezone.utc)),
         tables=[(replies, _chart(charts.bar_chart(replies, chart_id="chart-replies"))),
                 (interaction, _chart(charts.grouped_bar_chart(interaction, chart_id="chart-interaction",
                                                               columns=(1, 2), count_column=0))),
                 (weeks, _chart(charts.bar_chart(weeks, chart_id="chart-weeks"))),
                 (keywords, _chart(charts.grouped_bar_chart(keywords, chart_id="chart-keywords")))],
-        csv_kinds=CSV_KINDS, formats=exports.FORMATS, format_number=kpi.format_number,
+        csv_kinds=[(kind, _(label)) for kind, label in CSV_KINDS.items()], formats=exports.FORMATS,
+        format_number=kpi.format_number,
     )
 
 

@@ -18,7 +18,8 @@ FORM_FIELDS = outcomes.FIELDS
 
 @bp.app_context_processor
 def outcome_lookups():
-    return {"outcomes_of_campaign": lambda slug: outcomes.of_campaign(current_db(), slug)}
+    return {"outcomes_of_campaign": lambda slug: outcomes.of_campaign(current_db(), slug),
+            "outcome_label": lambda name: _(outcomes.LABELS[name])}
 
 
 def _problems(error: outcomes.OutcomeError) -> dict[str, list[str]]:
@@ -26,7 +27,7 @@ def _problems(error: outcomes.OutcomeError) -> dict[str, list[str]]:
     for problem in error.problems:
         # A target problem is shown where the target is chosen.
         where = "target" if problem.field in ("campaign", "thread_url", "target") else problem.field
-        found.setdefault(where, []).append(_(problem.message, **dict(problem.params)))
+        found.setdefault(where, []).append(_(problem.staff_message, **dict(problem.params)))
     return found
 
 
