@@ -200,7 +200,7 @@ def test_the_entry_page_says_what_mastodon_is_what_you_need_and_where_the_button
     assert "een sociaal netwerk, zoals X of Facebook, maar zonder advertenties en van niemand in het bijzonder" in page
     assert "Je hebt een e-mailadres nodig. Vanaf 16 jaar." in page  # min_age 16 in instance_open.json
     assert "De knop brengt je naar social.test: de Mastodon-server van de gemeente" in page
-    assert '<a href="https://social.test/@stad">@stad</a>: <span>Het account van het Innovatieteam' in page
+    assert 'Wie is <a href="https://social.test/@stad">@stad</a>? <span>Het account van het Innovatieteam' in page
     assert "We reageren binnen 3 werkdagen." in page
 
 
