@@ -444,7 +444,7 @@ def test_staff_see_which_post_a_campaign_shows_and_a_warning_when_it_may_not_mat
     assert '<time datetime="2026-11-01T09:00:00+00:00">1 november 2026, 10:00</time>' in shown
     assert "Wat vind jij van de nieuwe fietsenstalling?" in shown  # its first line
     assert '<a href="https://social.test/@stad/100">Open het bericht op Mastodon</a>' in shown
-    assert "Controleer het gesprek." in shown and "„Wat vind jij van de Wibautstraat?”" in shown
+    assert "Controleer het gesprek." in shown and '„<span lang="nl">Wat vind jij van de Wibautstraat?</span>”' in shown
 
 
 def test_no_warning_when_the_campaign_has_its_thread_or_the_default_question(app, staff_client, mastodon):
