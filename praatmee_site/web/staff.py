@@ -24,6 +24,7 @@ from PIL import Image
 from .. import campaigns, kpi
 from ..campaigns import posters
 from ..kpi import charts, exports
+from ..messages import N_
 from ..staff.accounts import StaffDirectory, audit_log, record
 from ..staff.login_limits import KeyRing, LoginLimits, Wait
 from . import printed
@@ -199,10 +200,6 @@ DOWNLOADS = {
     "social-square.png": ("social", "square", "png"), "social-story.png": ("social", "story", "png"),
 }
 MIMETYPES = {"pdf": "application/pdf", "png": "image/png", "svg": "image/svg+xml"}
-
-
-def N_(message: str) -> str:
-    return message
 
 
 # --- the print products: one card each on the campaign page (issue 17) -------------------------
