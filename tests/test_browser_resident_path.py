@@ -314,6 +314,31 @@ def test_the_kiosk_fits_every_tablet_with_its_short_link_on_one_line(thread_serv
     width, height = size
     page = open_page(thread_server.url, width=width, height=height, allow_hosts=(HOME,))
     page.goto(thread_server.url + path)
+    assert_kiosk_fits(page, width, height, link)
+    screenshot(page, f"kiosk{path.replace('/', '_')}_{width}x{height}")
+    assert texts(codes_in_image(Image.open(io.BytesIO(page.screenshot())))) == {encoded}
+    assert page.outside_requests == []
+
+
+@pytest.mark.parametrize("size", TABLETS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_kiosk_with_an_outcome_still_shows_the_newest_replies(thread_app, live_server_for, open_page, size):
+    from datetime import date
+
+    from praatmee_site import outcomes
+    outcomes.add(thread_app.extensions["praatmee_db"], campaign="bieb-oost", home_url=HOME, today=date.today(),
+                 actor="test", status="besloten", title_nl="Tien nieuwe bankjes", title_en="Ten new benches",
+                 text_nl="Jullie vroegen om bankjes.", happened_on=date.today())
+    server = live_server_for(thread_app)
+    width, height = size
+    page = open_page(server.url, width=width, height=height, allow_hosts=(HOME,))
+    page.goto(server.url + "/kiosk/bieb-oost")
+    assert "Tien nieuwe bankjes" in page.inner_text(".kiosk-outcome")
+    assert_kiosk_fits(page, width, height, "amsterdam.test/praatmee")
+    screenshot(page, f"kiosk_outcome_{width}x{height}")
+
+
+def assert_kiosk_fits(page, width: int, height: int, link: str) -> None:
+    """Nothing scrolls, the short link is on one line and large, the replies' heading and first reply are whole."""
     assert page.evaluate("document.documentElement.scrollHeight") <= height
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     shown = page.evaluate("""() => { const p = document.querySelector('.kiosk-link'), r = document.createRange();
@@ -329,9 +354,6 @@ def test_the_kiosk_fits_every_tablet_with_its_short_link_on_one_line(thread_serv
         return {heading: heading.bottom <= innerHeight && heading.bottom <= section.bottom,
                 first: first.top >= section.top && first.bottom <= section.bottom + 0.5 && first.bottom <= innerHeight}; }""")
     assert replies == {"heading": True, "first": True}
-    screenshot(page, f"kiosk{path.replace('/', '_')}_{width}x{height}")
-    assert texts(codes_in_image(Image.open(io.BytesIO(page.screenshot())))) == {encoded}
-    assert page.outside_requests == []
 
 
 # --- axe: every changed page, both languages ----------------------------------------------------
