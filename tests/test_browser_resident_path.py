@@ -321,20 +321,27 @@ def test_the_kiosk_fits_every_tablet_with_its_short_link_on_one_line(thread_serv
 
 
 @pytest.mark.parametrize("size", TABLETS, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_the_kiosk_with_an_outcome_still_shows_the_newest_replies(thread_app, live_server_for, open_page, size):
+def test_the_kiosk_with_an_outcome_and_the_sms_line_still_shows_the_newest_replies(make_app, mastodon, live_server_for,
+                                                                                  open_page, size):
     from datetime import date
 
     from praatmee_site import outcomes
-    outcomes.add(thread_app.extensions["praatmee_db"], campaign="bieb-oost", home_url=HOME, today=date.today(),
+    mastodon.standard()
+    app = make_app(SMS_NUMBER="4444", WHATSAPP_NUMBER="+31 20 123 4567")  # the "Stuur PRAATMEE" line (issue 18)
+    db = app.extensions["praatmee_db"]
+    campaigns.create(db, "bieb-oost", home_url=HOME, name="OBA Oost", place="bibliotheek",
+                     cta_nl="Stel je vraag aan de bieb", thread_url=f"{HOME}/@stad/100")
+    outcomes.add(db, campaign="bieb-oost", home_url=HOME, today=date.today(),
                  actor="test", status="besloten", title_nl="Tien nieuwe bankjes", title_en="Ten new benches",
                  text_nl="Jullie vroegen om bankjes.", happened_on=date.today())
-    server = live_server_for(thread_app)
+    server = live_server_for(app)
     width, height = size
     page = open_page(server.url, width=width, height=height, allow_hosts=(HOME,))
     page.goto(server.url + "/kiosk/bieb-oost")
     assert "Tien nieuwe bankjes" in page.inner_text(".kiosk-outcome")
+    assert "4444" in page.inner_text(".kiosk-call")
     assert_kiosk_fits(page, width, height, "amsterdam.test/praatmee")
-    screenshot(page, f"kiosk_outcome_{width}x{height}")
+    screenshot(page, f"kiosk_outcome_sms_{width}x{height}")
 
 
 def assert_kiosk_fits(page, width: int, height: int, link: str) -> None:

@@ -15,7 +15,7 @@ import responses
 from PIL import Image
 
 from praatmee_site import campaigns
-from praatmee_site.config import ConfigError, phone_digits
+from praatmee_site.config import ConfigError, tel_number
 from praatmee_site.remote_interaction.discovery import EMAIL_PROVIDERS, is_email_provider, parse_handle
 from tests.conftest import HOME, fixture_json
 
@@ -249,8 +249,8 @@ def test_a_contact_setting_that_cannot_work_stops_the_app_with_one_line(tmp_path
 
 
 def test_phone_numbers_dial_without_spaces():
-    assert phone_digits("14 020") == "14020"
-    assert phone_digits("+31 (0)20 624-1111") == "+310206241111"
+    assert tel_number("14 020") == "14020"
+    assert tel_number("+31 (0)20 624-1111") == "+310206241111"
 
 
 def test_privacy_page_names_the_controller_and_a_contact(client, mastodon):

@@ -20,7 +20,7 @@ from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.http import parse_list_header
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ..config import phone_digits, short_link
+from ..config import short_link, tel_number
 from ..kept import KeptCopies
 from .extensions import babel, limiter
 from .services import current_db, current_home_server
@@ -291,7 +291,7 @@ def init_app(app: Flask) -> None:
                                  format_datetime=format_datetime, format_time=format_time,
                                  configured_text=configured_text,
                                  home_reply_url=lambda uri: current_home_server().interaction_url(uri))
-    app.jinja_env.filters["phone_digits"] = phone_digits
+    app.jinja_env.filters["tel_number"] = tel_number
     app.jinja_env.filters["datetime_from_timestamp"] = lambda ts: datetime.fromtimestamp(ts, timezone.utc)
     app.jinja_env.filters["short_link"] = short_link
 
