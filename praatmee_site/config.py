@@ -38,6 +38,15 @@ DEFAULTS: dict[str, object] = {
     "INPUT_TEXT": None,
     "MEDIA_URL": None,  # a second image origin, when the home server serves media from a CDN
     "SOURCE_URL": "https://github.com/gemeente-amsterdam/praatmee",
+    # What residents read about who answers, how soon, and how to reach the city (footer, entry page).
+    # Texts: None gives the translated default; the *_EN variant is shown on English pages.
+    "ACCOUNT_TEXT": None,  # who PRAATMEE_ACCOUNT is, e.g. "Het account van het Innovatieteam van de gemeente."
+    "ACCOUNT_TEXT_EN": None,
+    "REPLY_TIME": None,  # e.g. "We reageren binnen 3 werkdagen."
+    "REPLY_TIME_EN": None,
+    "CONTACT_PHONE": "14 020",  # shown as written, dialled without spaces
+    "CONTACT_URL": "https://www.amsterdam.nl",
+    "CONTACT_EMAIL": "digitaal@amsterdam.nl",  # the accessibility and privacy pages' address
     # "Stuur PRAATMEE naar …" (SMS and WhatsApp). A gateway is on only when all of its secrets are set;
     # posters, handouts, the kiosk and /hulp print a number only when it is set here.
     "SMS_NUMBER": None,  # e.g. 4444: what posters print for SMS
@@ -196,6 +205,7 @@ def validate(config: dict) -> None:
         if config["DEMO"]:
             raise ConfigError("PRAATMEE_MASTODON_WRITE_TOKEN cannot be used with PRAATMEE_DEMO=1: the demo has "
                               "no real Mastodon server to post to.")
+    _contact(config)
     _validate_sms(config)
     url = config.get("DATABASE_URL")
     if url:
@@ -211,6 +221,33 @@ def validate(config: dict) -> None:
         if not _installed("redis"):
             raise ConfigError("PRAATMEE_REDIS_URL is set, but the redis package is not installed: "
                               "pip install 'praatmee-site[redis]'.")
+
+
+_PHONE = re.compile(r"\+?[0-9][0-9 ()-]{1,30}")
+_EMAIL = re.compile(r"[^@\s<>\"']+@[^@\s<>\"'/]+\.[^@\s<>\"'/]+")
+
+
+def _contact(config: dict) -> None:
+    """The city's contact in the footer: a phone number people can dial, a web page, an e-mail address."""
+    phone = str(config.get("CONTACT_PHONE") or "").strip()
+    if not _PHONE.fullmatch(phone):
+        raise ConfigError(f"PRAATMEE_CONTACT_PHONE must be a phone number of digits and spaces, e.g. 14 020 "
+                          f"(got {phone!r}).")
+    config["CONTACT_PHONE"] = phone
+    config["CONTACT_URL"] = _origin_url("CONTACT_URL", config.get("CONTACT_URL"), allow_path=True)
+    email = str(config.get("CONTACT_EMAIL") or "").strip()
+    if not _EMAIL.fullmatch(email):
+        raise ConfigError(f"PRAATMEE_CONTACT_EMAIL must be an e-mail address, e.g. digitaal@amsterdam.nl "
+                          f"(got {email!r}).")
+    config["CONTACT_EMAIL"] = email
+    for name in ("ACCOUNT_TEXT", "ACCOUNT_TEXT_EN", "REPLY_TIME", "REPLY_TIME_EN"):
+        text = config.get(name)
+        config[name] = str(text).strip() or None if text is not None else None
+
+
+def tel_number(phone: str) -> str:
+    """A phone number as a `tel:` link dials it: digits and a leading +, nothing else."""
+    return ("+" if phone.strip().startswith("+") else "") + re.sub(r"[^0-9]", "", phone)
 
 
 def _validate_sms(config: dict) -> None:

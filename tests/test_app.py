@@ -196,10 +196,13 @@ def test_entry_page_sections_come_in_the_promised_order(client, mastodon):
     mastodon.standard()
     page = client.get("/").text
     page = page[page.index("<body"):]
-    order = ["Gemeente Amsterdam", "<h1", "Stel je vraag aan het Innovatieteam", "Account aanmaken (2 min)",
-             "Heb je al een Mastodon-account? Reageer direct", "Zo werkt het", "Het gesprek",
-             "Wie zit erachter?", "Wat gebeurt er met je input?", "Waarom Mastodon?", "Huisregels",
-             'href="/privacy"', 'href="/toegankelijkheid"', "Broncode"]
+    # GOV.UK's start page: what this is, the one action, then what you need to know (issue 14); the
+    # conversation right after the action, so it is one jump away on a phone.
+    order = ["Gemeente Amsterdam", "<h1", "Stel je vraag aan het Innovatieteam", "sociaal netwerk",
+             "Account aanmaken (2 min)", "Je hebt een e-mailadres nodig",
+             "Heb je al een Mastodon-account? Reageer direct", "Lees het gesprek", "Het gesprek</h2>", "Praat mee</h3>",
+             "Zo werkt het", "Wie zit erachter?", "Wat gebeurt er met je input?", "We reageren binnen 3 werkdagen",
+             "Waarom Mastodon?", "Huisregels", "tel:14020", 'href="/privacy"', 'href="/toegankelijkheid"', "Broncode"]
     positions = [page.find(marker) for marker in order]
     assert -1 not in positions, [m for m, p in zip(order, positions, strict=True) if p == -1]
     assert positions == sorted(positions)

@@ -40,7 +40,7 @@ def test_the_form_works_without_javascript_and_explains_itself(reply_client):
     assert '<label for="adres">Wat is je Mastodon-adres?</label>' in text
     assert "Bijvoorbeeld: @naam@mastodon.nl." in text
     assert '<form class="reply-form" method="post" action="/reageer?post=101" novalidate>' in text
-    assert 'value="https://social.test/@ann/101"' in text  # the copy-the-link way in is always there
+    assert '>https://social.test/@ann/101</textarea>' in text  # the copy-the-link way in is always there
     assert "Set-Cookie" not in page.headers
 
 
@@ -137,7 +137,7 @@ def test_a_post_from_elsewhere_gets_a_confirmation_not_a_redirect(reply_client, 
     assert "Location" not in page.headers
     assert "Ga naar mastodon.test" in page.text
     assert f'href="{MASTODON_TARGET}"' in page.text
-    assert 'href="/">Terug naar het gesprek</a>' in page.text
+    assert 'href="/#post-100">Terug naar het gesprek</a>' in page.text
     assert page.headers["Cache-Control"] == "no-store"
 
 
@@ -216,7 +216,7 @@ def test_gotosocial_gets_the_link_to_copy_and_the_words_to_paste_it(reply_client
     page = ask(reply_client, "naam@gts.test")
     assert page.status_code == 200
     assert "Je server gts.test kan ons bericht niet direct openen." in page.text
-    assert 'value="https://social.test/@stad/100"' in page.text
+    assert '>https://social.test/@stad/100</textarea>' in page.text
     assert "plak de link in de zoekbalk" in page.text.lower()
     assert 'data-copy="post-link"' in page.text
 
@@ -228,15 +228,16 @@ def test_an_unreachable_server_is_named_with_the_copy_link_fallback(reply_client
     assert page.status_code == 200
     domain = address.split("@")[1]
     assert f"We konden je server {domain} nu niet bereiken." in page.text
-    assert 'value="https://social.test/@stad/100"' in page.text
+    assert '>https://social.test/@stad/100</textarea>' in page.text
 
 
 def test_our_own_home_server_says_log_in_and_reply(reply_client, fediverse):
     page = ask(reply_client, "@iemand@social.test")
     assert page.status_code == 200
     assert "Je hebt al een account bij ons: log in en reageer." in page.text
-    assert 'href="https://social.test/@stad/100"' in page.text
-    assert 'href="/">Terug naar het gesprek</a>' in page.text
+    # The post opens on our own server (where the resident can log in), not on the post's own server.
+    assert 'href="https://social.test/authorize_interaction?uri=https%3A%2F%2Fsocial.test%2Fusers%2Fstad%2Fstatuses%2F100"' in page.text
+    assert 'href="/#post-100">Terug naar het gesprek</a>' in page.text
     assert fediverse.requests == []
 
 

@@ -126,7 +126,7 @@ def test_a_stranger_s_template_host_is_never_offered(client):
     # The server did answer: its way in is one we will not use, so the post cannot be opened directly.
     assert "Je server stranger.test kan ons bericht niet direct openen." in answer.text
     assert "niet bereiken" not in answer.text
-    assert 'value="https://social.test/@stad/100"' in answer.text  # the link to copy instead
+    assert '>https://social.test/@stad/100</textarea>' in answer.text  # the link to copy instead
 
 
 def test_the_confirmation_button_is_marked_for_remembering_the_residents_server(client):

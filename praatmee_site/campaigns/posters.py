@@ -929,6 +929,14 @@ def _fits(font: _Face, text: str, width: int) -> bool:
     return right - left <= width
 
 
+def text_width_em(text: str, *, bold: bool = True) -> float:
+    """How wide `text` is set in Liberation Sans (metrically Arial, the site's font), in em.
+
+    The kiosk uses it to pick a size at which its short link stays on one line.
+    """
+    return sum(piece.width for piece in _pieces(_visual(text), 100, bold)) / 100
+
+
 def _ink_extent(font: _Face, text: str) -> tuple[int, int]:
     """Left overhang (0 or less) and right edge of the glyphs when drawn from x = 0.
 

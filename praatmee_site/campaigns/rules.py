@@ -462,8 +462,16 @@ def call_to_action_lang(campaign: Campaign, lang: str) -> str:
     return "en" if lang == "en" and campaign.cta_en else "nl"
 
 
-def public_url(public_url: str, slug: str) -> str:
-    """The one campaign address: what the QR code encodes, nothing longer (no tracking parameters)."""
-    return f"{public_url.rstrip('/')}/c/{slug}"
+def public_url(public_url: str, slug: str, lang: str = "nl") -> str:
+    """The one campaign address: what the QR code encodes, nothing longer (no tracking parameters).
+
+    Posters print the Dutch one; the English kiosk (/en/kiosk/<slug>) shows and encodes `/en/c/<slug>`.
+    """
+    return f"{entry_url(public_url, lang).rstrip('/')}/c/{slug}"
+
+
+def entry_url(public_url: str, lang: str = "nl") -> str:
+    """The public entry page in a language: `<PRAATMEE_PUBLIC_URL>/`, or `…/en/` in English."""
+    return f"{public_url.rstrip('/')}/en/" if lang == "en" else f"{public_url.rstrip('/')}/"
 
 

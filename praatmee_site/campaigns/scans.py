@@ -40,9 +40,13 @@ def counts_as_scan(method: str, headers: Mapping[str, str]) -> bool:
     """Whether a request to /c/<slug> is a person opening the page. Reads headers, stores nothing.
 
     HEAD, link-preview bots, crawlers, tools without a browser and prefetches do not count; neither
-    does a request without a User-Agent (every browser sends one).
+    does a request without a User-Agent (every browser sends one), nor a step from one of our own
+    pages to another (`Sec-Fetch-Site: same-origin`: the language link, "terug" from the reply
+    page): a scan arrives from a camera, a typed address or another site.
     """
     if method.upper() != "GET":
+        return False
+    if (headers.get("Sec-Fetch-Site") or "").strip().lower() == "same-origin":
         return False
     agent = headers.get("User-Agent") or ""
     if not agent.strip() or _NOT_A_SCAN_AGENT.search(agent):

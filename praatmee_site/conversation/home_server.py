@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 
@@ -79,6 +79,16 @@ def signup_url(base_url: str, lang: str, instance: Instance | None = None, invit
     return f"{base_url}/auth/sign_up?{urlencode({'lang': lang})}"
 
 
+def home_interaction_url(base_url: str, post_uri: str) -> str:
+    """The one place that decides where "Log in en reageer" leads for an account on the home server.
+
+    Mastodon's ``/authorize_interaction?uri=`` asks for a login first, then fetches the post (also
+    one from another server) and opens it, ready for a reply: the same page
+    `remote_interaction.discovery` sends residents of other Mastodon servers to.
+    """
+    return f"{base_url}/authorize_interaction?uri={quote(post_uri, safe='')}"
+
+
 class HomeServer:
     """The city's Mastodon server as our pages see it; built once per app by `build_home_server`,
     reached from the web layer through `web.services.current_home_server()`."""
@@ -139,13 +149,18 @@ class HomeServer:
 
         Only posts already on our pages qualify, so a visitor cannot make us fetch arbitrary ids.
         """
+        shown = self.find_shown_post(post_id, thread_references)
+        return shown.status if shown is not None else None
+
+    def find_shown_post(self, post_id: str, thread_references: tuple[str, ...] = ()) -> DisplayPost | None:
+        """`find_post`, as the page shows it (sanitized, with its display name and handle)."""
         conversations = [self.conversation(ref) for ref in thread_references if ref] + [self.conversation()]
         for conversation in conversations:
             for post in conversation.posts:
                 if post.status.id == post_id:
-                    return post.status
+                    return post
         first = next((c for c in conversations if c.posts), None)
-        return first.posts[0].status if first else None
+        return first.posts[0] if first else None
 
     def registration(self, lang: str, invite_url: str | None = None) -> Registration:
         try:
@@ -165,6 +180,10 @@ class HomeServer:
 
     def account_url(self, acct: str) -> str:
         return f"{self.base_url}/@{acct}"
+
+    def interaction_url(self, post_uri: str) -> str:
+        """Where an account on this server replies to ``post_uri`` (any post we show): see `home_interaction_url`."""
+        return home_interaction_url(self.base_url, post_uri)
 
 
 def build_home_server(config, database) -> "HomeServer":

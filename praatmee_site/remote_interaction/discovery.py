@@ -216,6 +216,24 @@ def _is_ip(text: str) -> bool:
     return True
 
 
+# Domains of e-mail providers residents confuse with a Mastodon address ("jan@gmail.com"). None of
+# them runs a Mastodon server, so an address there is an e-mail address: say so before any look-up,
+# instead of "we could not reach gmail.com". Dutch providers first, then the big international ones.
+EMAIL_PROVIDERS = frozenset({
+    "ziggo.nl", "kpnmail.nl", "kpnplanet.nl", "planet.nl", "hetnet.nl", "home.nl", "casema.nl", "chello.nl",
+    "upcmail.nl", "quicknet.nl", "zeelandnet.nl", "telfort.nl", "tele2.nl", "online.nl", "hotmail.nl",
+    "live.nl", "outlook.nl", "yahoo.nl", "gmail.nl",
+    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com",
+    "icloud.com", "me.com", "mac.com", "aol.com", "gmx.com", "gmx.net", "gmx.de", "web.de", "mail.com",
+    "proton.me", "protonmail.com", "yandex.com", "zoho.com",
+})
+
+
+def is_email_provider(handle: Handle) -> bool:
+    """True when the address is on a known e-mail provider's domain: an e-mail address, not a Mastodon one."""
+    return handle.domain in EMAIL_PROVIDERS
+
+
 def _home_domain(home_server: str) -> str | None:
     host = urlsplit(home_server).hostname if "://" in home_server else home_server.strip().rstrip("/")
     try:

@@ -55,18 +55,24 @@ def _active_campaign_or_404(slug: str):
 
 def kiosk_page(*, address: str, call_to_action: str, call_to_action_lang: str,
                thread_reference: str | None = None, campaign_slug: str | None = None, campaign=None):
-    """Full screen for a tablet on the table: CTA, a QR code of `address`, the short link, new replies."""
+    """Full screen for a tablet on the table: CTA, a QR code of `address`, the short link, new replies.
+
+    The short link is the one the posters print (`amsterdam.nl/praatmee`), or its English page
+    (`…/praatmee/en`) on /en/kiosk: a campaign's long address is in the QR code only.
+    """
     conversation = current_home_server().conversation(thread_reference)
     newest = sorted(conversation.replies, key=lambda post: post.status.created_at, reverse=True)[:KIOSK_REPLIES]
     # The SVG is drawn by posters.qr_svg from our own URL; its one text, the label, is escaped there.
     qr = Markup(posters.qr_svg(address, _("QR code for %(address)s", address=address)))
+    link = short_link(campaigns.entry_url(current_app.config["PUBLIC_URL"], current_lang()))
     return render_template(
         "kiosk.html",
+        link_fit=kiosk_link_fit(link),
         call_to_action=call_to_action,
         call_to_action_lang=call_to_action_lang,
         qr=qr,
         address=address,
-        short_link=short_link(address),
+        short_link=link,
         conversation=conversation,
         newest=newest,
         outcome=newest_outcome(conversation, campaign_slug),
@@ -75,16 +81,31 @@ def kiosk_page(*, address: str, call_to_action: str, call_to_action_lang: str,
     )
 
 
+KIOSK_LINK_FITS = (10, 12, 14, 16, 20, 24, 32, 40)  # site.css has a .fit-<n> class for each
+
+
+def kiosk_link_fit(link: str) -> int:
+    """The smallest width class (in em, see site.css) the short link fits in, so it stays on one line."""
+    width = posters.text_width_em(link)
+    return next((fit for fit in KIOSK_LINK_FITS if width <= fit - 0.5), KIOSK_LINK_FITS[-1])
+
+
+def kiosk_address(entry_url: str) -> str:
+    """The Dutch entry page is encoded as the posters print it (no trailing slash); English as `…/en/`."""
+    return entry_url.rstrip("/") if current_lang() == "nl" else entry_url
+
+
 @bp.get("/kiosk")
 def kiosk():
-    return kiosk_page(address=current_app.config["PUBLIC_URL"], call_to_action=default_call_to_action(),
+    return kiosk_page(address=kiosk_address(campaigns.entry_url(current_app.config["PUBLIC_URL"], current_lang())),
+                      call_to_action=default_call_to_action(),
                       call_to_action_lang=default_call_to_action_lang())
 
 
 @bp.get("/kiosk/<slug>")
 def kiosk_campaign(slug: str):
     campaign = _active_campaign_or_404(slug)
-    return kiosk_page(address=campaigns.public_url(current_app.config["PUBLIC_URL"], campaign.slug),
+    return kiosk_page(address=campaigns.public_url(current_app.config["PUBLIC_URL"], campaign.slug, current_lang()),
                       call_to_action=campaigns.call_to_action(campaign, current_lang()),
                       call_to_action_lang=campaigns.call_to_action_lang(campaign, current_lang()),
                       thread_reference=campaign.thread_url or None, campaign_slug=campaign.slug,

@@ -11,16 +11,16 @@ import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Hashable, Iterable
+from typing import Hashable, Iterable, NamedTuple
 from urllib.parse import quote, urlencode, urlsplit
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import format_datetime, format_time
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.http import parse_list_header
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ..config import short_link
+from ..config import short_link, tel_number
 from ..kept import KeptCopies
 from .extensions import babel, limiter
 from .services import current_db, current_home_server
@@ -237,6 +237,23 @@ def language_url(lang: str) -> str:
     return f"{root}{prefix}{path}" + (f"?{query}" if query else "")
 
 
+class ConfiguredText(NamedTuple):
+    text: str
+    lang: str  # the language it is written in: a Dutch setting stays Dutch on English pages
+
+
+def configured_text(name: str, default: str) -> ConfiguredText:
+    """A text the city may set (PRAATMEE_<NAME>, Dutch; PRAATMEE_<NAME>_EN for English pages), else
+    `default` (already translated), with the language it is in."""
+    config = current_app.config
+    lang = current_lang()
+    if lang == "en" and config.get(f"{name}_EN"):
+        return ConfiguredText(config[f"{name}_EN"], "en")
+    if config.get(name):
+        return ConfiguredText(config[name], "nl")
+    return ConfiguredText(default, lang)
+
+
 def public_for_a_minute(response):
     """The resident and event-helper pages' default: the same for everyone, fine to keep a minute.
     Views that differ per visitor or count something set their own Cache-Control first."""
@@ -271,7 +288,10 @@ def init_app(app: Flask) -> None:
         return f"{root}/static/{filename}?v={static_versions.get(filename, app.config['APP_VERSION'])}"
 
     app.jinja_env.globals.update(static_url=static_url, language_url=language_url, current_lang=current_lang,
-                                 format_datetime=format_datetime, format_time=format_time)
+                                 format_datetime=format_datetime, format_time=format_time,
+                                 configured_text=configured_text,
+                                 home_reply_url=lambda uri: current_home_server().interaction_url(uri))
+    app.jinja_env.filters["tel_number"] = tel_number
     app.jinja_env.filters["datetime_from_timestamp"] = lambda ts: datetime.fromtimestamp(ts, timezone.utc)
     app.jinja_env.filters["short_link"] = short_link
 

@@ -7,8 +7,10 @@ for every page that shows it.
 from __future__ import annotations
 
 from flask import current_app, g, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from .. import campaigns
 from .http import ENTRY_PAGES, KeptPages, current_lang
 from .results import newest_outcome
 from .services import current_home_server
@@ -57,10 +59,25 @@ def entry_page(*, call_to_action: str, thread_reference: str | None = None, invi
             outcome=outcome,
             campaign_slug=campaign_slug,  # "Reageer" links name the campaign, so its thread's posts are found
             reply_url=url_for("residents.reply", c=campaign_slug),
+            share=share_links(campaign_slug, registration.server),
             **extra,
         )
         pages.put(mount, key, html)
     return html, status
+
+
+def share_links(campaign_slug: str | None, account_domain: str) -> dict[str, str]:
+    """What a link preview (WhatsApp, Mastodon, …) shows of this page: its public address, our own
+    square social image of it, and the city's account as the fediverse creator."""
+    config = current_app.config
+    public_url, lang = config["PUBLIC_URL"], current_lang()
+    prefix = f"{public_url}/en" if lang == "en" else public_url
+    if campaign_slug:
+        url, image = campaigns.public_url(public_url, campaign_slug, lang), f"{prefix}/c/{campaign_slug}/beeld.png"
+    else:
+        url, image = campaigns.entry_url(public_url, lang), f"{prefix}/beeld.png"
+    return {"url": url, "image": image, "creator": f"@{config['ACCOUNT']}@{account_domain}",
+            "locale": "en_GB" if lang == "en" else "nl_NL"}
 
 
 def kept_entry_pages() -> KeptPages:
@@ -83,3 +100,9 @@ def default_call_to_action_lang() -> str:
     return current_lang()
 
 
+
+
+def dutch_default_call_to_action() -> str:
+    """The default call to action as the Dutch pages show it (what campaigns are compared with)."""
+    with force_locale("nl"):
+        return current_app.config.get("CALL_TO_ACTION") or _("Ask the Innovation team your question")

@@ -77,7 +77,7 @@ def poster_text(campaign: Campaign, lang: str, config: Mapping) -> PosterText:
                 _("Scan the QR code, or go to %(link)s", link=link),
                 _("Tap “Create an account (2 min)”"),
                 _("Choose a name, fill in your email and confirm the email"),
-                _("Reply: ask your question or share your idea"),
+                _("Back on the page, tap “Account made?” and reply"),
             ),
             tagline=_("Join the conversation on Mastodon"),
         )
@@ -109,3 +109,19 @@ def social_png(campaign: Campaign, config: Mapping, kind: str, langs: tuple[str,
                with_qr: bool = False) -> bytes:
     """Square (1080×1080) or story (1080×1920) image for other channels; no QR unless asked for."""
     return posters.social_png(poster_spec(campaign, config, langs), kind, with_qr)
+
+
+_social_for_spec = lru_cache(maxsize=16)(posters.social_png)
+
+
+def share_image_png(config: Mapping, headline: str, lang: str, url: str) -> bytes:
+    """The link-preview image (og:image) of an entry or campaign page: its square social image.
+
+    `headline` is the page's call to action; kept per worker, like the handout (a render takes a
+    few hundred milliseconds, and every preview bot asks for it).
+    """
+    with force_locale(lang):
+        text = PosterText(headline=headline, tagline=_("Join the conversation on Mastodon"))
+        city = _("City of Amsterdam")
+    spec = PosterSpec(url=url, short_link=short_link(config["PUBLIC_URL"]), texts=(text,), city=city)
+    return _social_for_spec(spec, "square", False)

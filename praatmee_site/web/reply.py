@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, g, redirect, render_template, request
+from flask import current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from .. import campaigns
 from ..remote_interaction.discovery import (MAX_HANDLE_LENGTH, DiscoveryCache, HandleError, LookupSlots, Redirect,
-                                            Resolver, is_home_server, parse_handle)
+                                            Resolver, is_email_provider, is_home_server, parse_handle)
 from ..remote_interaction.netguard import NetGuard
 from ..version import user_agent
 from .extensions import csrf, limiter
@@ -56,6 +56,11 @@ def handle_error_messages() -> dict[str, str]:
     }
 
 
+def email_address_message() -> str:
+    """For an address on an e-mail provider's domain (`discovery.is_email_provider`), before any look-up."""
+    return _("This looks like an email address. Your Mastodon address looks like @name@server.nl.")
+
+
 def handle_error_message(code: str) -> str:
     messages = handle_error_messages()
     return messages.get(code, messages["invalid"])
@@ -90,6 +95,13 @@ def keep_address_answers_out_of_caches(response):
     return response
 
 
+def _back_url(campaign, post) -> str:
+    """"Terug": the page the resident came from (the campaign's, or the entry page), at the post."""
+    page = (url_for("residents.campaign", slug=campaign.slug) if campaign is not None
+            and not campaigns.has_ended(campaign, campaigns.today()) else url_for("residents.index"))
+    return f"{page}#post-{post.id}" if post is not None else page
+
+
 def _page(context: dict, status: int = 200):
     return render_template("reply.html", **context), status
 
@@ -101,9 +113,16 @@ def reply():
     home = current_home_server()
     campaign = campaigns.get(current_db(), request.args.get("c", ""))
     threads = (campaign.thread_url,) if campaign is not None and campaign.thread_url else ()
-    post = home.find_post(request.args.get("post", ""), threads)
-    context = dict(post=post, campaign=campaign.slug if campaign is not None else None, error=None,
-                   outcome=None, max_length=MAX_HANDLE_LENGTH)
+    shown = home.find_shown_post(request.args.get("post", ""), threads)
+    post = shown.status if shown is not None else None
+    invite = campaign.invite_url if campaign is not None and not campaigns.has_ended(campaign, campaigns.today()) else None
+    context = dict(post=post, shown=shown, campaign=campaign.slug if campaign is not None else None, error=None,
+                   outcome=None, max_length=MAX_HANDLE_LENGTH,
+                   # The whole choice: the same sign-up link as the page's big button (the campaign's invite
+                   # included), one tap to the post on the home server, or the address form.
+                   registration=home.registration(current_lang(), invite or None),
+                   home_url=home.interaction_url(post.uri) if post is not None else None,
+                   back_url=_back_url(campaign, post))
     if request.method != "POST":  # GET, or HEAD
         # Links from before the form used POST (?adres=…) still fill in the field, but a GET is
         # never looked up or followed: a link in a stranger's reply is a GET too. The form carries
@@ -120,6 +139,8 @@ def reply():
         handle = parse_handle(address)
     except HandleError as problem:
         return _page(dict(context, error=handle_error_message(problem.code)), 400)
+    if is_email_provider(handle):
+        return _page(dict(context, error=email_address_message()), 400)
     # The account domain may differ from the web domain (social.example serving @name@example).
     if is_home_server(handle, [home.base_url, home.registration(current_lang()).server]):
         return _page(dict(context, outcome="home"))

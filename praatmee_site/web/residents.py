@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, make_response, render_template, request
+from flask import Blueprint, abort, current_app, make_response, render_template, request
 from flask_babel import gettext as _
 
 from .. import campaigns
-from . import reply
+from ..campaigns import posters
+from . import printed, reply
 from .http import current_lang, public_for_a_minute
 from .pages import default_call_to_action, entry_page
 from .services import current_db
@@ -75,8 +76,38 @@ def campaign(slug: str):
 
 def canonical_entry_url() -> str:
     """The public entry page in the current language: campaign pages are copies of it."""
-    public_url = current_app.config["PUBLIC_URL"]
-    return f"{public_url}/en/" if current_lang() == "en" else f"{public_url}/"
+    return campaigns.entry_url(current_app.config["PUBLIC_URL"], current_lang())
+
+
+SHARE_IMAGE_CACHE = "public, max-age=3600"
+
+
+def _share_image(headline: str, url: str):
+    try:
+        data = printed.share_image_png(current_app.config, headline, current_lang(), url)
+    except posters.DoesNotFit:  # a configured call to action too long to print: no preview image
+        abort(404)
+    response = current_app.response_class(data, mimetype="image/png")
+    response.headers["Cache-Control"] = SHARE_IMAGE_CACHE
+    return response
+
+
+@bp.get("/beeld.png")
+def share_image():
+    """The entry page's link-preview image (its og:image)."""
+    return _share_image(default_call_to_action(), canonical_entry_url())
+
+
+@bp.get("/c/<slug>/beeld.png")
+def campaign_share_image(slug: str):
+    """A campaign page's link-preview image. Never a scan: only /c/<slug> itself counts."""
+    found = campaigns.get(current_db(), slug)
+    if found is None:
+        abort(404)
+    if campaigns.has_ended(found, campaigns.today()):
+        return share_image()  # the page shows the current conversation now
+    return _share_image(campaigns.call_to_action(found, current_lang()),
+                        campaigns.public_url(current_app.config["PUBLIC_URL"], found.slug, current_lang()))
 
 
 # "Reageer direct" lives in its own module; its view is registered here, on this blueprint.

@@ -32,6 +32,7 @@ from ..staff.login_limits import KeyRing, LoginLimits, Wait
 from . import printed, wording
 from .extensions import csrf
 from .http import current_lang
+from .pages import dutch_default_call_to_action
 from .services import current_db, current_home_server
 
 bp = Blueprint("staff", __name__, url_prefix="/beheer")
@@ -334,8 +335,12 @@ def campaign(slug: str):
     table = charts.scans_table(scans, caption=_("Scans per day"), label_header=_("Day"), header=_("Scans"),
                                description=_("Scans of the QR code per day; the table has the same figures."),
                                day_label=lambda scan_day: format_date(scan_day, "EEE d MMM y"))
+    shown = current_home_server().conversation(campaign.thread_url or None)
     return render_template(
         "staff/campaign.html", campaign=campaign, totals=campaigns.totals(db, campaign, day),
+        shown_post=shown.root, shown_problem=shown.problem,
+        # Without a thread of its own the page shows the pinned post, which may be about something else.
+        thread_warning=not campaign.thread_url and campaign.cta_nl.strip() != dutch_default_call_to_action().strip(),
         scans=table, scans_chart=_chart(charts.bar_chart(table, chart_id="chart-scans")) if scans else None,
         ended=campaigns.has_ended(campaign, day), today=day,
         url=campaigns.public_url(current_app.config["PUBLIC_URL"], campaign.slug),
