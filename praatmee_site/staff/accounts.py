@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..db import AuditEntry, Database, StaffAccount, utcnow
+from ..db import AuditEntry, Database, StaffAccount, record, utcnow
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024  # scrypt of a megabyte would be a denial of service
@@ -144,9 +144,8 @@ class Audit:
     detail: str
 
 
-def record(session, actor: str, action: str, subject: str, detail: str = "") -> None:
-    """Add an entry inside the caller's transaction, so a change and its record land together."""
-    session.add(AuditEntry(at=utcnow(), actor=actor, action=action, subject=subject, detail=detail[:2000]))
+# `record(session, actor, action, subject, detail)`, imported above, adds an entry inside the caller's
+# transaction; it lives in `db` so that moderation, below this package, records its actions the same way.
 
 
 def audit_log(database: Database, *, limit: int = 200) -> list[Audit]:

@@ -106,8 +106,9 @@ def configure_http(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import events, reply, residents, staff
+    from . import events, moderation, reply, residents, staff
     reply.init_app(app)
+    moderation.init_app(app)
     app.register_blueprint(residents.bp)
     app.register_blueprint(events.bp)
     staff.init_app(app)

@@ -53,8 +53,10 @@ def _active_campaign_or_404(slug: str):
 def kiosk_page(*, address: str, call_to_action: str, call_to_action_lang: str,
                thread_reference: str | None = None):
     """Full screen for a tablet on the table: CTA, a QR code of `address`, the short link, new replies."""
-    conversation = current_home_server().conversation(thread_reference)
-    newest = sorted(conversation.replies, key=lambda post: post.status.created_at, reverse=True)[:KIOSK_REPLIES]
+    home = current_home_server()
+    conversation = home.conversation(thread_reference)
+    # Moderated, and in a public place stricter still (PRAATMEE_KIOSK_REPLIES, default: approved only).
+    newest = home.kiosk_replies(conversation, current_app.config["KIOSK_REPLIES"], KIOSK_REPLIES)
     # The SVG is drawn by posters.qr_svg from our own URL; its one text, the label, is escaped there.
     qr = Markup(posters.qr_svg(address, _("QR code for %(address)s", address=address)))
     return render_template(
@@ -66,6 +68,7 @@ def kiosk_page(*, address: str, call_to_action: str, call_to_action_lang: str,
         short_link=short_link(address),
         conversation=conversation,
         newest=newest,
+        kiosk_replies=current_app.config["KIOSK_REPLIES"],
         refresh_seconds=max(1, int(current_app.config["KIOSK_REFRESH"])),
     )
 

@@ -282,6 +282,7 @@ def campaign(slug: str):
                                description=_("Scans of the QR code per day; the table has the same figures."))
     return render_template(
         "staff/campaign.html", campaign=campaign, totals=campaigns.totals(db, campaign, day),
+        **moderation_views.thread_context(campaign),  # its thread, with "Verberg" on every reply
         scans=table, scans_chart=_chart(charts.bar_chart(table, chart_id="chart-scans")) if scans else None,
         ended=campaigns.has_ended(campaign, day),
         url=campaigns.public_url(current_app.config["PUBLIC_URL"], campaign.slug),
@@ -502,6 +503,7 @@ def kpis():
                                                               columns=(1, 2), count_column=0))),
                 (weeks, _chart(charts.bar_chart(weeks, chart_id="chart-weeks")))],
         csv_kinds=CSV_KINDS, formats=exports.FORMATS, format_number=kpi.format_number,
+        moderation=moderation_views.kpi_figures(),
     )
 
 
@@ -552,3 +554,9 @@ def kpi_json():
     start, end = _period()
     period, threads = _figures(start, end)
     return exports.as_json(period, threads, campaigns.scans_between(current_db(), start, end))
+
+
+# Moderation's staff pages live in their own module, on this blueprint (behind the same login).
+from . import moderation as moderation_views  # noqa: E402 - it needs nothing from here; registered once
+
+moderation_views.add_staff_routes(bp)
