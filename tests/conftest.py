@@ -156,9 +156,16 @@ def make_app(tmp_path, monkeypatch):
     # The test's own instance folder (look-up slots, upgrade locks), never the checkout's.
     monkeypatch.setenv("PRAATMEE_INSTANCE_PATH", str(tmp_path / "instance"))
 
+    made = []
+
     def make(**overrides):
-        return create_app(base_config(tmp_path, **overrides))
-    return make
+        made.append(create_app(base_config(tmp_path, **overrides)))
+        return made[-1]
+    yield make
+    # Close each app's pooled connections now: left to the garbage collector, a PostgreSQL connection
+    # is closed in some later test, whose run then fails on psycopg's ResourceWarning.
+    for made_app in made:
+        made_app.extensions["praatmee_db"].engine.dispose()
 
 
 @pytest.fixture
