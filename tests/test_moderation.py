@@ -658,3 +658,85 @@ def test_an_old_hide_keeps_its_reason_when_the_server_rules_change(site, staff, 
 def test_a_reason_that_names_a_rule_the_server_dropped_is_refused(site, staff):
     hide_reply(staff, reason="9")
     assert hidden_rows(site) == []
+
+
+# --- in a real browser ----------------------------------------------------------------------------
+
+@pytest.mark.browser
+def test_staff_hide_a_reply_in_a_browser_and_it_is_gone_from_every_page_in_both_languages(
+        make_app, live_server_for, mastodon, open_page):
+    from tests.conftest import describe_violations, run_axe, screenshot
+    mastodon.standard()
+    context = fixture_json("thread_context.json")
+    context["descendants"][0]["created_at"] = "2026-11-02T08:00:00.000Z"  # 101 is the newest: on every kiosk
+    mastodon.mock.replace("GET", HOME + "/api/v1/statuses/100/context", json=context)
+    app = make_app(KIOSK_REPLIES="all")
+    from praatmee_site import campaigns
+    with app.app_context():
+        StaffDirectory(current_db()).add(EMAIL, PASSWORD)
+        campaigns.create(current_db(), "bieb-oost", home_url=HOME, name="OBA Oost", place="bibliotheek",
+                         cta_nl="Stel je vraag aan het Innovatieteam", thread_url=THREAD)
+    server = live_server_for(app)
+    page = open_page(server.url, width=1280, height=800, allow_hosts=(HOME,))
+    for path in ("/", "/en/", "/kiosk", "/en/kiosk/bieb-oost"):
+        page.goto(server.url + path)
+        assert ANN in page.content(), path
+    page.goto(server.url + "/beheer/moderatie")
+    page.fill("#email", EMAIL)
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert page.url.startswith(server.url + "/beheer/moderatie")
+    violations = run_axe(page)
+    assert violations == [], describe_violations(violations)
+    reply = page.locator("#post-101")
+    reply.locator("summary", has_text="Verberg").click()
+    reply.locator("select[name=reden]").select_option(label="Wees aardig.")
+    screenshot(page, "moderation_hide")
+    with page.expect_navigation():
+        reply.locator("form[action$='/verberg'] button[type=submit]").click()
+    assert "Verborgen: de reactie https://social.test/@ann/101." in page.inner_text("main")
+    assert "Wees aardig." in page.inner_text("#verborgen + .table-wrap")
+    for path in RESIDENT_PAGES:
+        page.goto(server.url + path)
+        assert ANN not in page.content(), path
+    page.goto(server.url + "/")
+    assert "Deze reactie is verborgen door de moderatie (reden: Wees aardig.)" in page.inner_text(".replies")
+    assert ANSWER in page.inner_text(".replies")
+    with page.expect_navigation():
+        page.click(".hidden-reply a")
+    assert page.url.endswith("/#house-rules")
+    violations = run_axe(page)
+    screenshot(page, "moderation_placeholder")
+    assert violations == [], describe_violations(violations)
+    page.goto(server.url + "/en/")
+    assert "This reply was hidden by the moderation (reason: Wees aardig.)" in page.inner_text(".replies")
+    assert page.outside_requests == []
+
+
+@pytest.mark.browser
+def test_a_kiosk_screen_drops_a_hidden_reply_within_seconds_not_at_its_next_refresh(
+        make_app, live_server_for, mastodon, open_page, capsys):
+    mastodon.standard()
+    context = fixture_json("thread_context.json")
+    context["descendants"][0]["created_at"] = "2026-11-02T08:00:00.000Z"  # 101 is the newest
+    mastodon.mock.replace("GET", HOME + "/api/v1/statuses/100/context", json=context)
+    app = make_app(KIOSK_REPLIES="all", KIOSK_REFRESH=60)
+    server = live_server_for(app)
+    page = open_page(server.url, width=1280, height=800, allow_hosts=(HOME,))
+    page.goto(server.url + "/kiosk")
+    assert ANN in page.inner_text(".kiosk-replies")
+    other = make_app(KIOSK_REPLIES="all")  # staff act on another instance
+    with other.app_context():
+        home = current_home_server()
+        started = time.monotonic()
+        moderation.ModerationStore(current_db()).hide(home.find_target(f"{HOME}/@ann/101"),
+                                                      moderation.Reason("Wees aardig.", "1"), staff=EMAIL)
+    while ANN in page.inner_text(".kiosk-replies"):
+        assert time.monotonic() - started < 4, "the kiosk still shows the hidden reply"
+        page.wait_for_timeout(50)
+    taken = time.monotonic() - started
+    with capsys.disabled():
+        print(f"\n[moderation] kiosk screen (JavaScript on, refresh every 60 s): hidden reply gone after {taken:.2f} s")
+    assert taken < 2.0  # the screen asks every second; every worker knows within 0.5 s
+    assert page.url == server.url + "/kiosk" and page.locator(".kiosk-qr svg").count() == 1

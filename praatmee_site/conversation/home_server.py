@@ -79,6 +79,8 @@ class StaffPost:
     approval: "moderation.Approval | None"
     account_key: str
     domain: str
+    by_city: bool  # the city's own account: never hidden as an account, always on kiosks
+    from_home: bool  # an account of the home server: its whole server cannot be hidden
 
 
 @dataclass(frozen=True)
@@ -220,14 +222,16 @@ class HomeServer:
         _status_id, result, _stale = found
         rules = self.moderation.get()
         thread = result.value
+        city, home = moderation.acct_key(self.account, self.domain), moderation.domain_key(self.domain)
         posts = []
         for post in shape_thread(thread, home_domain=self.domain, images=self.images):
             is_root = post.status.id == thread.root.id
             key = moderation.account_key(post.status.account, self.domain)
+            domain = key.rsplit("@", 1)[1]
             hide = None if is_root else rules.hide_for(post.status, self.domain)
-            posts.append(StaffPost(post, is_root, hide, not is_root and hide is None
-                                   and rules.held(post.status, self.hold_days),
-                                   rules.approval(post.status.id), key, key.rsplit("@", 1)[1]))
+            held = not is_root and hide is None and rules.held(post.status, self.hold_days)
+            posts.append(StaffPost(post, is_root, hide, held, rules.approval(post.status.id), key, domain,
+                                   by_city=key == city, from_home=domain == home))
         return StaffThread(None, tuple(posts), thread.root.url)
 
     def shown_threads(self, thread_references: tuple[str, ...] = ()) -> list[Thread]:

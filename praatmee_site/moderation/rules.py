@@ -177,7 +177,7 @@ def normalise_domain(text: str) -> str:
     return ascii_name
 
 
-def _domain_key(domain: str) -> str:
+def domain_key(domain: str) -> str:
     try:
         return to_ascii_hostname(domain)
     except ValueError:
@@ -187,7 +187,7 @@ def _domain_key(domain: str) -> str:
 def acct_key(acct: str, home_domain: str) -> str:
     """``user@domain`` in lower case for an acct as the home server gives it (``user`` for its own)."""
     user, _, domain = acct.partition("@")
-    return f"{user.lower()}@{_domain_key(domain or home_domain)}"
+    return f"{user.lower()}@{domain_key(domain or home_domain)}"
 
 
 def account_key(account: Account, home_domain: str) -> str:
@@ -280,7 +280,7 @@ def account_target(account: Account, home_domain: str) -> Target:
 
 def domain_target(domain: str, home_domain: str) -> Target:
     key = normalise_domain(domain)
-    if key == _domain_key(home_domain):
+    if key == domain_key(home_domain):
         raise refuse("domain", "home", value=key)
     return Target("domain", key, f"https://{key}", key)
 
@@ -317,7 +317,7 @@ def find_target(url: str, threads: Iterable[Thread], *, home_url: str, home_doma
         raise refuse("url", "city_account", value=shown)
     user, domain = acct.split("@", 1)
     try:
-        account = lookup(user if domain == _domain_key(home_domain) else acct)
+        account = lookup(user if domain == domain_key(home_domain) else acct)
     except NotFound:
         raise refuse("url", "unknown_account", value=handle(acct)) from None
     except MastodonError:

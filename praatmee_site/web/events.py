@@ -5,7 +5,7 @@ the newest replies, and keeps its last content when the network drops (see stati
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -69,6 +69,7 @@ def kiosk_page(*, address: str, call_to_action: str, call_to_action_lang: str,
         conversation=conversation,
         newest=newest,
         kiosk_replies=current_app.config["KIOSK_REPLIES"],
+        moderation_version=home.moderation.version(),
         refresh_seconds=max(1, int(current_app.config["KIOSK_REFRESH"])),
     )
 
@@ -77,6 +78,15 @@ def kiosk_page(*, address: str, call_to_action: str, call_to_action_lang: str,
 def kiosk():
     return kiosk_page(address=current_app.config["PUBLIC_URL"], call_to_action=default_call_to_action(),
                       call_to_action_lang=default_call_to_action_lang())
+
+
+@bp.get("/kiosk/versie.json")
+def kiosk_version():
+    """The moderation version: a kiosk screen asks every second and reloads its replies when it moved,
+    so a reply staff hide leaves the screen within seconds, not at the next minute's refresh."""
+    response = jsonify(moderation=current_home_server().moderation.version())
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/kiosk/<slug>")

@@ -56,6 +56,7 @@ def thread_context(campaign=None) -> dict:
     return {"moderation_thread": current_home_server().staff_thread(reference),
             "moderation_reasons": reasons(),
             "moderation_slug": campaign.slug if campaign is not None else "",
+            "moderation_kiosk_mode": current_app.config["KIOSK_REPLIES"],
             "moderation_back": "campaign" if campaign is not None else "moderation"}
 
 
