@@ -2,8 +2,8 @@
 
 Each action is one transaction: the change, its audit entry, and a new version in
 `moderation_state`. A worker holds the rules in `CurrentRules` and asks the database whether the
-version moved at most every half second (one indexed row), so a hide reaches every worker of every
-instance, and every copy keyed by the version, within that time. No Flask in this module.
+version moved at most every `CHECK_SECONDS` (one row, by its primary key), so a hide reaches every
+worker of every instance, and every copy keyed by the version, within that time. No Flask in this module.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from .rules import Approval, Hide, Reason, Rules, Target, refuse
 
 log = logging.getLogger(__name__)
 
-CHECK_SECONDS = 0.5  # how often a worker asks whether the rules changed
+CHECK_SECONDS = 0.25  # how often a worker asks whether the rules changed (one row by its key)
 RETRY_SECONDS = 5.0  # after the database did not answer
 
 
