@@ -426,6 +426,15 @@ def test_an_unfavourited_reply_stays_off_the_kiosk(make_app, mastodon):
     assert ANN not in page and ANSWER in page
 
 
+def test_a_server_without_favourited_by_is_asked_once_per_reply_and_ttl_not_once_per_kiosk_page(make_app, mastodon):
+    mastodon.standard()
+    mastodon.add("/api/v1/statuses/101/favourited_by", status=404, json={"error": "Record not found"})
+    client = make_app().test_client()
+    for _ in range(3):
+        assert ANN not in client.get("/kiosk").text
+    assert mastodon.calls_to("/api/v1/statuses/101/favourited_by") == 1
+
+
 def test_kiosks_can_show_no_replies_at_all(make_app, mastodon):
     mastodon.standard()
     page = make_app(KIOSK_REPLIES="none").test_client().get("/kiosk").text

@@ -156,6 +156,8 @@ class HomeServer:
                                      shared_pause=StoredPause(store, self.base_url) if store is not None else None)
         # Keys are (status id, version, stale) of threads our own configuration and campaigns name.
         self._shaped: KeptCopies[Conversation] = KeptCopies(64)
+        # Status id → (until, whether the city's account favourited it): ids of replies we show.
+        self._favourites: KeptCopies[tuple[float, bool]] = KeptCopies(512)
         self.images = ImagePolicy.for_urls(self.base_url, config.get("MEDIA_URL"))
 
     def _thread(self, thread_reference: str | None):
@@ -292,12 +294,20 @@ class HomeServer:
         return chosen
 
     def _favourited_by_city(self, status_id: str) -> bool:
+        # The answer is kept for the thread's TTL, a failure too (the cache keeps only answers), so a
+        # server without this call costs one request per reply per TTL, not one per kiosk page.
+        kept = self._favourites.get(status_id)
+        now = time.time()
+        if kept is not None and now < kept[0]:
+            return kept[1]
         try:
             city_id = self.client.lookup_account().value.id
-            return any(account.id == city_id for account in self.client.favourited_by(status_id).value)
+            favourited = any(account.id == city_id for account in self.client.favourited_by(status_id).value)
         except MastodonError as exc:
             log.info("could not ask who favourited %s: %s", status_id, exc)
-            return False
+            favourited = False
+        self._favourites.put(status_id, (now + self.client.settings.ttl, favourited))
+        return favourited
 
     def find_post(self, post_id: str, thread_references: tuple[str, ...] = ()) -> Status | None:
         """A post we show (the given campaign threads, then the default one); else the first root.
