@@ -70,7 +70,8 @@ def main() -> int:
                         "--name", "Wheel check", "--place", "online", "--cta", "Praat mee vanaf het wiel"],
                        cwd=elsewhere, env=env, check=True, capture_output=True)
         port = free_port()
-        server = subprocess.Popen([str(venv / "bin" / "gunicorn"), "--workers", "1", "--bind", f"127.0.0.1:{port}",
+        server = subprocess.Popen([str(venv / "bin" / "gunicorn"), "--workers", "1", "--no-control-socket",
+                                   "--bind", f"127.0.0.1:{port}",
                                    "praatmee_site:create_app()"], cwd=elsewhere, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         base = f"http://127.0.0.1:{port}"

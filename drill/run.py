@@ -313,6 +313,15 @@ def check_guide(base: str) -> tuple[str, bool]:
     rows.append([f"`/praatmee/c/{SLUG}` twice", ", ".join(str(r.status_code) for r in campaign),
                  f"Cache-Control {campaign[1].headers.get('Cache-Control')}; not in nginx's cache: {uncached}",
                  all(r.status_code == 200 for r in campaign) and uncached])
+    # An outcome (added with the CLI) on the campaign page and in the results and their feed, under the mount.
+    shown = 'href="/praatmee/resultaten#campagne-' in campaign[1].text and "Drill: tien nieuwe bankjes" in campaign[1].text
+    results = requests.get(base + "/praatmee/resultaten", timeout=10)
+    feed = requests.get(base + "/praatmee/resultaten.atom", timeout=10)
+    rows.append(["`/praatmee/resultaten` and `.atom`", f"{results.status_code}, {feed.status_code}",
+                 f"outcome on /c/: {shown}; feed {feed.headers.get('Content-Type', '')}",
+                 shown and results.status_code == feed.status_code == 200 and "Drill: tien" in results.text
+                 and feed.headers.get("Content-Type", "").startswith("application/atom+xml")
+                 and 'href="/praatmee/resultaten.atom"' in results.text])
     staff = requests.get(base + "/praatmee/beheer/", allow_redirects=False, timeout=10)
     rows.append(["`/praatmee/beheer/`", staff.status_code,
                  f"Location {staff.headers.get('Location', '')}; cached: {'X-Cache-Status' in staff.headers}",
@@ -539,6 +548,10 @@ def main(argv: list[str] | None = None) -> int:
                                 "--cta", "Denk mee over digitalisering in Amsterdam"],
                        env=env, cwd=PROJECT, check=True, capture_output=True)
         subprocess.run(flask + ["staff", "add", STAFF[0]], input=f"{STAFF[1]}\n{STAFF[1]}\n", text=True,
+                       env=env, cwd=PROJECT, check=True, capture_output=True)
+        subprocess.run(flask + ["outcome", "add", "--campaign", SLUG, "--status", "besloten", "--date",
+                                time.strftime("%Y-%m-%d"), "--title", "Drill: tien nieuwe bankjes",
+                                "--text", "Jullie vroegen erom; we doen het."],
                        env=env, cwd=PROJECT, check=True, capture_output=True)
 
         print(f"drill: starting two gunicorn instances ({WORKERS} workers each) and nginx", flush=True)

@@ -50,6 +50,9 @@ DEFAULTS: dict[str, object] = {
     "PAGE_CACHE": 1,
     # Flask-Limiter storage; "memory://" is per process. With REDIS_URL set, Redis is used instead.
     "RATELIMIT_STORAGE_URI": "memory://",
+    # Posting outcomes back to Mastodon (issue 16): a token of the city account with only the scope
+    # write:statuses. None: the site never posts, and the publish button is not there.
+    "MASTODON_WRITE_TOKEN": None,
     # Optional shared state for several app instances: the home-server cache and the rate limits.
     # None: both live in each process, as on a single machine.
     "REDIS_URL": None,
@@ -155,6 +158,17 @@ def validate(config: dict) -> None:
                 "e.g. PRAATMEE_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')."
             )
     _moderation(config)
+    write_token = config.get("MASTODON_WRITE_TOKEN")
+    if write_token is not None and not isinstance(write_token, str):
+        write_token = str(write_token)
+    config["MASTODON_WRITE_TOKEN"] = write_token = (write_token or "").strip() or None
+    if write_token:
+        if not re.fullmatch(r"[A-Za-z0-9_\-.~+/=]{8,400}", write_token):
+            raise ConfigError("PRAATMEE_MASTODON_WRITE_TOKEN must be the access token itself (letters, digits, "
+                              "- and _), as Mastodon shows it under Preferences > Development.")
+        if config["DEMO"]:
+            raise ConfigError("PRAATMEE_MASTODON_WRITE_TOKEN cannot be used with PRAATMEE_DEMO=1: the demo has "
+                              "no real Mastodon server to post to.")
     if bool(config.get("SMS_KEYWORD")) != bool(config.get("SMS_NUMBER")):
         raise ConfigError("PRAATMEE_SMS_KEYWORD and PRAATMEE_SMS_NUMBER go together: set both or neither.")
     url = config.get("DATABASE_URL")

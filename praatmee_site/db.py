@@ -189,6 +189,46 @@ class ModerationState(Base):
     __tablename__ = "moderation_state"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[str] = mapped_column(String(40))
+class Outcome(Base):
+    """What came of residents' input: one step of a campaign's or a thread's timeline (issue 16).
+
+    It belongs to a campaign (`campaign_id`) or to a thread on the home server (`thread_url`), never
+    both. `posted_*` is set once the city account replied with it in the thread; `publish_error` is
+    the last failed attempt's code (cleared by a success), so staff see why and can retry.
+    """
+
+    __tablename__ = "outcomes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=True,
+                                                    index=True)
+    thread_url: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(20))
+    reason_nl: Mapped[str] = mapped_column(Text, default="")
+    reason_en: Mapped[str] = mapped_column(Text, default="")
+    title_nl: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200), default="")
+    text_nl: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text, default="")
+    happened_on: Mapped[date] = mapped_column(Date, index=True)
+    decision_url: Mapped[str] = mapped_column(String(500), default="")
+    posted_url: Mapped[str] = mapped_column(String(500), default="")
+    posted_status_id: Mapped[str] = mapped_column(String(40), default="")
+    posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    publish_error: Mapped[str] = mapped_column(String(40), default="")
+    publish_attempted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class KpiReply(Base):
+    """A resident's public reply in a collected thread, by key only: when it came, and when the city
+    account first answered it. The key is HMAC-SHA256(secret key, status id): no handle, no text."""
+
+    __tablename__ = "kpi_replies"
+    thread_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    reply_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)  # UTC
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # UTC
 
 
 MIGRATIONS = Path(__file__).parent / "migrations"

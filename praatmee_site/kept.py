@@ -38,6 +38,10 @@ class KeptCopies(Generic[V]):
             while len(self._copies) > self.size:
                 self._copies.popitem(last=False)
 
+    def pop(self, key: Hashable) -> None:
+        with self._lock:
+            self._copies.pop(key, None)
+
     def clear(self) -> None:
         with self._lock:
             self._copies.clear()

@@ -10,6 +10,8 @@ They are not one rule, because the risks are not one risk:
   other on posters.
 - `profile_acct`: the account a profile link names (`https://server/@user`, and on the home server
   `https://home/@user@other.server`), for moderation, which only compares it with accounts it knows.
+- `is_city_decision`: an outcome's link to the decision: https on amsterdam.nl (or a subdomain),
+  because residents follow it from a page that speaks for the city.
 - `https_origin_problem`: a setting (`PRAATMEE_MASTODON_URL`, …) is a plain https address.
 - `is_resident_target`: where "Reageer direct" may *send a resident* (a Location header): https,
   printable ASCII, a DNS name (no IP literal), port 443, and a host the resident's server named
@@ -112,6 +114,23 @@ def is_home_invite(url: str, home_url: str) -> bool:
     parts = _on_home_server(url, home_url)
     return (parts is not None and bool(_INVITE_PATH.fullmatch(parts.path))
             and not (parts.query or parts.fragment))
+
+
+CITY_DOMAIN = "amsterdam.nl"
+
+
+def is_city_decision(url: str) -> bool:
+    """``https://amsterdam.nl/…`` or a subdomain's: where an outcome's decision may be published."""
+    if not url.isascii() or any(ord(ch) <= 0x20 or ord(ch) == 0x7F or ch in "<>\"'`\\" for ch in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    host = (parts.hostname or "").rstrip(".")
+    return (parts.scheme == "https" and port in (None, 443) and parts.username is None and parts.password is None
+            and (host == CITY_DOMAIN or host.endswith("." + CITY_DOMAIN)))
 
 
 def https_origin_problem(text: str, *, allow_path: bool) -> str | None:

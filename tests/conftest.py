@@ -205,6 +205,11 @@ class FakeHome:
         self.add("/api/v2/instance", fixture_json(instance))
         return self
 
+    def accept_posts(self, **options):
+        """The write side (POST /api/v1/statuses, the token checks): see tests/support/home_posts.py."""
+        from tests.support.home_posts import FakeStatuses
+        return FakeStatuses(self.mock, fixture_json("thread_status.json"), **options).install()
+
     def calls_to(self, path: str) -> int:
         return sum(1 for call in self.mock.calls if call.request.url.split("?")[0] == HOME + path)
 

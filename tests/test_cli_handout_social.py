@@ -98,6 +98,7 @@ def test_cli_handout_of_an_unprintable_campaign_says_why_in_both_languages(runne
 def test_public_handout_of_an_unprintable_campaign_is_not_a_server_error(app, legacy_campaign):
     response = app.test_client().get("/hulp/flyer/oud.pdf", headers={"User-Agent": "Mozilla/5.0"})
     assert response.status_code == 404
+    assert response.mimetype == "text/html" and "%PDF" not in response.text  # the calm page, not a broken file
 
 
 def test_staff_download_of_an_unprintable_campaign_explains_what_to_do(make_app, tmp_path):

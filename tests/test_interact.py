@@ -751,6 +751,15 @@ def test_the_cache_is_bounded():
     assert [cache.get(f"s{n}.test") is not None for n in range(5)] == [False, False, True, True, True]
 
 
+def test_a_server_residents_keep_using_stays_while_strangers_look_up_others():
+    cache = DiscoveryCache(clock=FakeClock(), max_entries=3)
+    cache.put(Discovery("mastodon.test", copy_reason="no_way_in"))
+    for n in range(100):  # made-up domains, one after another, with our residents' server used between
+        cache.put(Discovery(f"made-up-{n}.test", copy_reason="unreachable"))
+        assert cache.get("mastodon.test") is not None
+    assert len(cache) == 3
+
+
 def test_the_cache_is_safe_across_threads():
     cache = DiscoveryCache(max_entries=50)
     errors = []

@@ -279,6 +279,9 @@ def test_unexpected_json_shapes_never_give_a_500(client, mastodon, path, body):
     mastodon.mock.replace("GET", HOME + path, json=body)
     page = client.get("/")
     assert page.status_code == 200
+    # The page is still the page: the one action, and either the conversation or the calm message.
+    assert "Account aanmaken (2 min)" in page.text
+    assert "Traceback" not in page.text and "Internal Server Error" not in page.text
 
 
 def test_copies_of_threads_no_longer_shown_are_forgotten_after_a_week(make_app, mastodon):

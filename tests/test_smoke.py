@@ -48,7 +48,7 @@ def gunicorn_site(tmp_path):
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"fd://{listener.fileno()}",
-             "--chdir", str(PROJECT), "--log-level", "warning", "--graceful-timeout", "5",
+             "--chdir", str(PROJECT), "--log-level", "warning", "--graceful-timeout", "5", "--no-control-socket",
              "praatmee_site:create_app()"],
             env=env, pass_fds=(listener.fileno(),), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )

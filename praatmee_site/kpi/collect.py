@@ -12,10 +12,10 @@ from typing import Iterable, Sequence
 
 from sqlalchemy import case, select, update
 
-from ..db import Database, KpiContext, KpiPostSnapshot, KpiReplier, KpiRun, upsert, utcnow
+from ..db import Database, KpiContext, KpiPostSnapshot, KpiReplier, KpiReply, KpiRun, upsert, utcnow
 from ..mastodon import Account, MastodonClient, MastodonError, NotFound, Status
-from .figures import (DEFAULT_PERIOD_DAYS, _start_of, _utc, account_key, asks_question, default_period, is_post,
-                      local_day)
+from .figures import (ANSWER_WITHIN, DEFAULT_PERIOD_DAYS, _start_of, _utc, account_key, asks_question,
+                      default_period, is_post, local_day, reply_key)
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,9 @@ DEFAULT_RESERVE = 100
 MAX_PAGES = 100
 # "Nu bijwerken" may start a collection at most this often.
 MIN_INTERVAL = timedelta(minutes=10)
+# A city answer deeper in a thread does not move its first post's replies_count: a thread with a
+# resident's reply still unanswered and younger than this is read again (answered in time, or not).
+WATCH_UNANSWERED = ANSWER_WITHIN + timedelta(days=1)
 
 # Why a collection stopped early (`CollectionResult.stop_reason`); MastodonError kinds are used as-is
 # ("rate_limited" after a 429, "timeout", "unavailable", "bad_response").
@@ -165,9 +168,11 @@ def _collect(database: Database, client: MastodonClient, progress: _Progress, *,
         progress.campaign_threads += 1
         progress.posts_seen = len(seen)
 
-    # 3. Who replied: only threads whose replies_count moved since we last read them, newest first.
+    # 3. Who replied: only threads whose replies_count moved since we last read them, or that still
+    # wait for a city answer to a recent reply (see WATCH_UNANSWERED), newest first.
     read = _replies_read(database, list(seen))
-    todo = sorted((s for s in seen.values() if s.replies_count != read.get(s.id, 0)),
+    waiting = _awaiting_answer(database, list(seen), now - WATCH_UNANSWERED)
+    todo = sorted((s for s in seen.values() if s.replies_count != read.get(s.id, 0) or s.id in waiting),
                   key=lambda s: s.created_at, reverse=True)
     progress.contexts_skipped = len(seen) - len(todo)
     progress.contexts_pending = len(todo)
@@ -178,6 +183,7 @@ def _collect(database: Database, client: MastodonClient, progress: _Progress, *,
         except NotFound:  # deleted between the two calls: nothing to read
             descendants = ()
         _store_repliers(database, status.id, descendants, city, secret)
+        _store_replies(database, status.id, descendants, city, secret)
         _mark_read(database, status.id, status.replies_count, now)
         progress.contexts_fetched += 1
         progress.contexts_pending -= 1
@@ -229,6 +235,43 @@ def _store_repliers(database: Database, thread_id: str, descendants: Sequence[St
     with database.engine.begin() as connection:
         connection.execute(statement, [dict(thread_id=thread_id, account_key=k, first_seen=d)
                                        for k, d in first.items()])
+
+
+def _store_replies(database: Database, thread_id: str, descendants: Sequence[Status], city: Account,
+                   secret: str | bytes) -> None:
+    """Each resident's public reply (by key) with the moment of the city account's first answer to it."""
+    answers: dict[str, datetime] = {}
+    for status in descendants:
+        if status.account.id == city.id and status.in_reply_to_id and not status.is_reblog:
+            moment = _utc(status.created_at)
+            answers[status.in_reply_to_id] = min(moment, answers.get(status.in_reply_to_id, moment))
+    rows = [dict(thread_id=thread_id, reply_key=reply_key(reply.id, secret), posted_at=_utc(reply.created_at),
+                 answered_at=answers.get(reply.id))
+            for reply in descendants
+            if reply.is_public and not reply.is_reblog and reply.account.id != city.id]
+    if not rows:
+        return
+    table = KpiReply.__table__
+    statement = _insert(database)(table)
+    new = statement.excluded.answered_at
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.thread_id, table.c.reply_key],
+        # The earliest answer we ever saw stays, also when a later read no longer shows it.
+        set_={"posted_at": statement.excluded.posted_at,
+              "answered_at": case((table.c.answered_at.is_(None), new), (new.is_(None), table.c.answered_at),
+                                  (new < table.c.answered_at, new), else_=table.c.answered_at)},
+    )
+    with database.engine.begin() as connection:
+        connection.execute(statement, rows)
+
+
+def _awaiting_answer(database: Database, thread_ids: list[str], since: datetime) -> set[str]:
+    if not thread_ids:
+        return set()
+    with database.Session() as session:
+        rows = session.scalars(select(KpiReply.thread_id).where(
+            KpiReply.thread_id.in_(thread_ids), KpiReply.answered_at.is_(None), KpiReply.posted_at >= since))
+        return set(rows)
 
 
 def _replies_read(database: Database, status_ids: list[str]) -> dict[str, int]:

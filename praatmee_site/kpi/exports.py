@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any, Iterable, Sequence
 
 from ..clock import local_day, local_time
-from .figures import AccountFigures, GroupFigures, PeriodFigures, PostFigures, ThreadFigures
+from .figures import AccountFigures, GroupFigures, PeriodFigures, PostFigures, ResponseFigures, ThreadFigures
 
 EXCEL_NL = "excel-nl"
 RFC4180 = "rfc4180"
@@ -120,6 +120,32 @@ def accounts_csv(period: PeriodFigures, threads: Sequence[ThreadFigures] = (), f
     return write_csv(ACCOUNT_COLUMNS, rows, fmt)
 
 
+LISTENING_COLUMNS = ("scope", "url", "from", "to", "resident_replies", "answered_within_3_days",
+                     "share_answered_within_3_days", "answered", "median_hours_to_city_reply", "waiting",
+                     "outcome", "outcome_in_thread", "days_to_first_outcome")
+
+
+def _responses(responses: ResponseFigures) -> list[Any]:
+    return [responses.replies, responses.answered_in_time, responses.share_in_time, responses.answered,
+            responses.median_hours, responses.waiting]
+
+
+def listening_csv(period: PeriodFigures, threads: Sequence[ThreadFigures] = (), fmt: str = EXCEL_NL) -> bytes:
+    """"Is the city listening?": a row for the period (residents' replies posted in it, in any thread),
+    then one per thread, with whether it has an outcome and how many days after its start the first came.
+
+    `resident_replies` counts the replies that can be judged (answered, or 3 days old); `waiting` the
+    younger ones still without an answer. The median is over answered replies, in hours.
+    """
+    rows: list[Sequence[Any]] = [("period", "", period.start, period.end, *_responses(period.responses),
+                                  None, None, None)]
+    for thread in threads:
+        rows.append(("thread", thread.post.url, local_day(thread.post.posted_at), thread.post.snapshot_day,
+                     *_responses(thread.responses), thread.has_outcome, thread.outcome_in_thread,
+                     thread.days_to_first_outcome))
+    return write_csv(LISTENING_COLUMNS, rows, fmt)
+
+
 def new_accounts_csv(period: PeriodFigures, fmt: str = EXCEL_NL) -> bytes:
     """New accounts per ISO week of the period."""
     return write_csv(("week", "week_start", "new_accounts"),
@@ -161,6 +187,12 @@ def _accounts(accounts: AccountFigures) -> dict:
                              for w in accounts.new_per_week]}
 
 
+def _listening(responses: ResponseFigures) -> dict:
+    return {"resident_replies": responses.replies, "answered_within_3_days": responses.answered_in_time,
+            "share_answered_within_3_days": responses.share_in_time, "answered": responses.answered,
+            "median_hours_to_city_reply": responses.median_hours, "waiting": responses.waiting}
+
+
 def as_json(period: PeriodFigures, threads: Sequence[ThreadFigures] = (),
             scans: Iterable[tuple[str, date, int]] = ()) -> dict:
     """The same figures as the CSV files, as plain JSON types (no figure is null-ed into 0)."""
@@ -170,9 +202,12 @@ def as_json(period: PeriodFigures, threads: Sequence[ThreadFigures] = (),
         "interaction": _group(period.interaction),
         "information": _group(period.information),
         "accounts": _accounts(period.accounts),
+        "listening": _listening(period.responses),
         "posts": [_post(p) for p in period.posts],
         "threads": [{**_post(t.post), "distinct_accounts": t.distinct_accounts,
                      "returning_accounts": t.returning_accounts, "returning_share": t.returning_share,
-                     "new_accounts": t.new_accounts} for t in threads],
+                     "new_accounts": t.new_accounts, "listening": _listening(t.responses),
+                     "outcome": t.has_outcome, "outcome_in_thread": t.outcome_in_thread,
+                     "days_to_first_outcome": t.days_to_first_outcome} for t in threads],
         "scans": [{"campaign": slug, "day": day.isoformat(), "scans": count} for slug, day, count in scans],
     }

@@ -14,14 +14,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from html.parser import HTMLParser
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Protocol, Sequence
 
 from sqlalchemy import func, select
 
 from .. import clock
 from ..clock import TIMEZONE  # the city's days, as for scans and campaign dates
 from ..conversation.display import sanitize_html
-from ..db import Database, KpiPostSnapshot, KpiReplier
+from ..db import Database, KpiPostSnapshot, KpiReplier, KpiReply
 from ..mastodon import Account, Status
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,70 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
+def reply_key(status_id: str, secret: str | bytes) -> str:
+    """A resident's reply, by key only: HMAC-SHA256 of its status id (so its text and author are not kept)."""
+    key = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(key, f"status:{status_id}".encode(), hashlib.sha256).hexdigest()
+
+
 # --- computation: the figures --------------------------------------------------------------------
+
+# "Is the city listening?": a resident's reply counts as answered in time when the city account
+# replied to it within this long.
+ANSWER_WITHIN = timedelta(days=3)
+
+
+@dataclass(frozen=True)
+class ReplyTimes:
+    """A resident's reply in a thread: when it came and when the city account first answered it (UTC)."""
+
+    thread_id: str
+    posted_at: datetime
+    answered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ResponseFigures:
+    """Did the city answer? Over residents' replies (the city's own excepted).
+
+    `replies` counts those that can be judged: answered, or at least ANSWER_WITHIN old. The younger
+    ones without an answer are `waiting` and count in nothing yet. The median is over answered ones.
+    """
+
+    replies: int
+    answered_in_time: int
+    share_in_time: float | None  # answered_in_time / replies
+    answered: int
+    median_hours: float | None  # median time from a reply to the city's first answer to it, in hours
+    waiting: int
+
+
+def compute_responses(replies: Iterable[ReplyTimes], now: datetime) -> ResponseFigures:
+    judged = in_time = waiting = 0
+    delays: list[float] = []
+    for reply in replies:
+        if reply.answered_at is None:
+            if now - reply.posted_at < ANSWER_WITHIN:
+                waiting += 1
+                continue
+            judged += 1
+            continue
+        judged += 1
+        delay = max(reply.answered_at - reply.posted_at, timedelta(0))
+        delays.append(delay.total_seconds() / 3600)
+        if delay <= ANSWER_WITHIN:
+            in_time += 1
+    return ResponseFigures(judged, in_time, ratio(in_time, judged), len(delays), _median(delays), waiting)
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 
 def ratio(numerator: float, denominator: float) -> float | None:
     """numerator / denominator, or None when the denominator is 0 (shown as "–", never as 0 or ∞)."""
@@ -215,6 +278,8 @@ class PeriodFigures:
     interaction: GroupFigures  # posts with a poll or a question
     information: GroupFigures  # the rest
     accounts: AccountFigures
+    # Residents' replies posted in the period (in any collected thread) and the city's answers.
+    responses: ResponseFigures = ResponseFigures(0, 0, None, 0, None, 0)
 
 
 @dataclass(frozen=True)
@@ -226,6 +291,10 @@ class ThreadFigures:
     returning_accounts: int  # of those, accounts that also replied in another collected thread
     returning_share: float | None
     new_accounts: int  # accounts whose first known reply is in this thread (a tie on one day counts in both)
+    responses: ResponseFigures = ResponseFigures(0, 0, None, 0, None, 0)
+    has_outcome: bool = False  # an outcome of this thread is on our pages (/resultaten)
+    outcome_in_thread: bool = False  # and one was posted in the thread by the city account
+    days_to_first_outcome: int | None = None  # from the thread's first post to its first outcome's date
 
 
 def group_figures(posts: Sequence[PostFigures]) -> GroupFigures:
@@ -259,7 +328,8 @@ def new_per_week(first_reply: Mapping[str, date], start: date, end: date) -> tup
 
 
 def compute_period(snapshots: Iterable[Snapshot], repliers: Mapping[str, Mapping[str, date]],
-                   first_reply: Mapping[str, date], start: date, end: date) -> PeriodFigures:
+                   first_reply: Mapping[str, date], start: date, end: date, replies: Iterable[ReplyTimes] = (),
+                   now: datetime | None = None) -> PeriodFigures:
     """The period's figures from plain data (no database): see `period_figures` for what goes in.
 
     `snapshots`: the chosen snapshot of each post posted in the period; `repliers`: thread id →
@@ -280,12 +350,33 @@ def compute_period(snapshots: Iterable[Snapshot], repliers: Mapping[str, Mapping
         interaction=group_figures([p for p in posts if p.interactive]),
         information=group_figures([p for p in posts if not p.interactive]),
         accounts=accounts,
+        responses=compute_responses([r for r in replies if start <= local_day(r.posted_at) <= end],
+                                    now or datetime.now(timezone.utc)),
     )
 
 
+class FirstOutcome(Protocol):
+    """What the outcomes know of a thread (outcomes.FirstOutcome): its first outcome's date, and
+    whether an outcome was posted in it."""
+
+    day: date
+    posted: bool
+
+
 def compute_threads(snapshots: Iterable[Snapshot], repliers: Mapping[str, Mapping[str, date]],
-                    first_reply: Mapping[str, date]) -> list[ThreadFigures]:
-    """Per thread: `repliers` must hold every collected thread, so "returning" can look beyond this one."""
+                    first_reply: Mapping[str, date], replies: Iterable[ReplyTimes] = (),
+                    outcomes: Mapping[str, FirstOutcome] | None = None,
+                    now: datetime | None = None) -> list[ThreadFigures]:
+    """Per thread: `repliers` must hold every collected thread, so "returning" can look beyond this one.
+
+    `replies` are the residents' replies with the city's answers; `outcomes` maps a thread's status id
+    to its first outcome (given by the caller: outcomes live above this package).
+    """
+    now = now or datetime.now(timezone.utc)
+    outcomes = outcomes or {}
+    replies_of: dict[str, list[ReplyTimes]] = defaultdict(list)
+    for reply in replies:
+        replies_of[reply.thread_id].append(reply)
     threads_of: dict[str, int] = defaultdict(int)
     for accounts in repliers.values():
         for key in accounts:
@@ -296,7 +387,13 @@ def compute_threads(snapshots: Iterable[Snapshot], repliers: Mapping[str, Mappin
         accounts = repliers.get(snapshot.status_id, {})
         returning = sum(1 for key in accounts if threads_of[key] >= 2)
         new = sum(1 for key, day in accounts.items() if first_reply.get(key) == day)
-        figures.append(ThreadFigures(post, len(accounts), returning, ratio(returning, len(accounts)), new))
+        first = outcomes.get(snapshot.status_id)
+        figures.append(ThreadFigures(
+            post, len(accounts), returning, ratio(returning, len(accounts)), new,
+            responses=compute_responses(replies_of.get(snapshot.status_id, ()), now),
+            has_outcome=first is not None, outcome_in_thread=bool(first and first.posted),
+            days_to_first_outcome=(first.day - local_day(snapshot.posted_at)).days if first else None,
+        ))
     return figures
 
 
@@ -346,7 +443,21 @@ def _first_replies(database: Database) -> dict[str, date]:
         return {key: first for key, first in rows}
 
 
-def period_figures(database: Database, start: date, end: date) -> PeriodFigures:
+def _reply_times(database: Database, *, thread_ids: Sequence[str] | None = None, since: datetime | None = None,
+                 until: datetime | None = None) -> list[ReplyTimes]:
+    query = select(KpiReply.thread_id, KpiReply.posted_at, KpiReply.answered_at)
+    if thread_ids is not None:
+        query = query.where(KpiReply.thread_id.in_(list(thread_ids)))
+    if since is not None:
+        query = query.where(KpiReply.posted_at >= since)
+    if until is not None:
+        query = query.where(KpiReply.posted_at < until)
+    with database.Session() as session:
+        return [ReplyTimes(thread, _utc(posted), _utc(answered) if answered else None)
+                for thread, posted, answered in session.execute(query)]
+
+
+def period_figures(database: Database, start: date, end: date, *, now: datetime | None = None) -> PeriodFigures:
     """The figures for the posts posted from `start` to `end` (inclusive, Europe/Amsterdam days).
 
     Each post counts with its newest snapshot up to `end`, so a past period reads as it stood then.
@@ -359,10 +470,13 @@ def period_figures(database: Database, start: date, end: date) -> PeriodFigures:
             KpiPostSnapshot.posted_at < _start_of(end + timedelta(days=1)))).all()
     snapshots = _latest_snapshots(rows, end)
     repliers = _repliers(database, [s.status_id for s in snapshots])
-    return compute_period(snapshots, repliers, _first_replies(database), start, end)
+    replies = _reply_times(database, since=_start_of(start), until=_start_of(end + timedelta(days=1)))
+    return compute_period(snapshots, repliers, _first_replies(database), start, end, replies, now)
 
 
-def thread_figures(database: Database, status_ids: Sequence[str], *, until: date | None = None) -> list[ThreadFigures]:
+def thread_figures(database: Database, status_ids: Sequence[str], *, until: date | None = None,
+                   outcomes: Mapping[str, FirstOutcome] | None = None,
+                   now: datetime | None = None) -> list[ThreadFigures]:
     """Figures per thread (e.g. the campaigns' threads), in the order given; unknown ids are left out."""
     wanted = list(dict.fromkeys(status_ids))
     if not wanted:
@@ -371,5 +485,5 @@ def thread_figures(database: Database, status_ids: Sequence[str], *, until: date
         rows = session.scalars(select(KpiPostSnapshot).where(KpiPostSnapshot.status_id.in_(wanted))).all()
     snapshots = {s.status_id: s for s in _latest_snapshots(rows, until)}
     figures = compute_threads([snapshots[i] for i in wanted if i in snapshots], _repliers(database, None),
-                              _first_replies(database))
+                              _first_replies(database), _reply_times(database, thread_ids=wanted), outcomes, now)
     return figures

@@ -13,6 +13,7 @@ from typing import Any, Callable, Protocol
 
 import requests
 
+from ..kept import KeptCopies
 from ..urls import home_status_id
 from .cache import Fetched, UpstreamCache
 from .entities import (BadResponse, MastodonError, NotFound, RateLimited, Timeout, Unavailable, _checked,
@@ -88,7 +89,8 @@ class MastodonClient:
         # budget is per client IP, so it is shared by the pages and `kpi collect`.
         self.rate_limit_remaining: int | None = None
         # Parsed entities per cache key and answer, so a warm page does not parse JSON again.
-        self._parsed: dict[str, tuple[float, Any]] = {}
+        # Parsed answers per key, while their fetch is the same; keys are our own URLs, the bound a net.
+        self._parsed: KeptCopies[tuple[float, Any]] = KeptCopies(2048)
         self._rng = random.Random()
 
     # -- HTTP --------------------------------------------------------------------------------
@@ -183,9 +185,7 @@ class MastodonClient:
             value = memo[1]
         else:
             value = _checked(parse, fetched.value)
-            if len(self._parsed) > 2048:  # keys are our own URLs; a safety net, like the cache's
-                self._parsed.clear()
-            self._parsed[key] = (fetched.fetched_at, value)
+            self._parsed.put(key, (fetched.fetched_at, value))
         return Result(value, fetched.fetched_at, fetched.stale, (key, fetched.fetched_at))
 
     # -- endpoints ---------------------------------------------------------------------------

@@ -168,6 +168,9 @@ class Instance:
     registrations_url: str | None = None
     rules: tuple[Rule, ...] = ()
     version: str = ""
+    # What one status may hold (configuration.statuses); every URL counts as the reserved length.
+    max_characters: int = 500
+    characters_reserved_per_url: int = 23
 
 
 # --- parsing (the edge: raw JSON in, entities out) ----------------------------------------------
@@ -401,7 +404,23 @@ def parse_instance(raw: Any, rules_raw: Any = None) -> Instance:
         registrations_url=reg_url,
         rules=rules,
         version=_string(raw.get("version")),
+        **_status_limits(raw),
     )
+
+
+def _status_limits(raw: dict) -> dict:
+    """configuration.statuses (v2, and v1 since Mastodon 3.4); Mastodon's defaults where it says nothing."""
+    configuration = raw.get("configuration")
+    statuses = configuration.get("statuses") if isinstance(configuration, dict) else None
+    statuses = statuses if isinstance(statuses, dict) else {}
+    limits = {}
+    maximum = statuses.get("max_characters", raw.get("max_toot_chars"))
+    if _int(maximum) >= 50:  # anything smaller cannot hold a reply with its link: not believed
+        limits["max_characters"] = _int(maximum)
+    reserved = statuses.get("characters_reserved_per_url")
+    if 1 <= _int(reserved) <= 200:
+        limits["characters_reserved_per_url"] = _int(reserved)
+    return limits
 
 
 def _checked(parse: Callable[[Any], Any], raw: Any) -> Any:

@@ -24,6 +24,7 @@ try:
 except ImportError:  # pragma: no cover - not on Linux or BSD
     fcntl = None  # type: ignore[assignment]
 
+from ..kept import KeptCopies
 from ..urls import is_resident_target, looks_like_ip_literal, to_ascii_hostname
 from .netguard import FetchFailed, GuardRefused, NetGuard
 
@@ -295,7 +296,7 @@ class Jrd:
         return frozenset(hosts)
 
 
-def _text(value: Any) -> str | None:
+def _string_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
@@ -305,15 +306,15 @@ def parse_jrd(data: Any) -> Jrd | None:
         return None
     raw_links = data.get("links")
     links = tuple(
-        JrdLink(rel=item["rel"], type=_text(item.get("type")), href=_text(item.get("href")),
-                template=_text(item.get("template")))
+        JrdLink(rel=item["rel"], type=_string_or_none(item.get("type")), href=_string_or_none(item.get("href")),
+                template=_string_or_none(item.get("template")))
         for item in (raw_links if isinstance(raw_links, list) else [])
         if isinstance(item, dict) and isinstance(item.get("rel"), str)
     )
     raw_aliases = data.get("aliases")
     aliases = tuple(a for a in (raw_aliases if isinstance(raw_aliases, list) else [])
                     if isinstance(a, str))
-    return Jrd(subject=_text(data.get("subject")), aliases=aliases, links=links)
+    return Jrd(subject=_string_or_none(data.get("subject")), aliases=aliases, links=links)
 
 
 @dataclass(frozen=True)
@@ -397,7 +398,9 @@ class Discovery:
 
 class DiscoveryCache:
     """Per-domain discoveries, in this process: a day when the server answered, five minutes when
-    it did not. Thread-safe; ``clock`` is injectable for tests.
+    it did not. Visitors choose the keys, so it is bounded, and the domain used longest ago makes
+    room: a server residents keep using stays, whatever strangers look up. Thread-safe; ``clock``
+    is injectable for tests.
     """
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic, success_ttl: float = SUCCESS_TTL,
@@ -406,40 +409,26 @@ class DiscoveryCache:
         self.success_ttl = success_ttl
         self.failure_ttl = failure_ttl
         self.max_entries = max_entries
-        self._entries: dict[str, tuple[float, Discovery]] = {}
-        self._lock = threading.Lock()
+        self._entries: KeptCopies[tuple[float, Discovery]] = KeptCopies(max_entries)
 
     def get(self, domain: str) -> Discovery | None:
-        with self._lock:
-            entry = self._entries.get(domain)
-            if entry is None:
-                return None
-            if self.clock() >= entry[0]:
-                del self._entries[domain]
-                return None
-            return entry[1]
+        entry = self._entries.get(domain)
+        if entry is None:
+            return None
+        if self.clock() >= entry[0]:
+            self._entries.pop(domain)
+            return None
+        return entry[1]
 
     def put(self, discovery: Discovery) -> None:
         ttl = self.success_ttl if discovery.lasting else self.failure_ttl
-        with self._lock:
-            now = self.clock()
-            self._entries.pop(discovery.domain, None)
-            if len(self._entries) >= self.max_entries:
-                # Visitors choose the keys, so the cache must stay bounded: drop the expired,
-                # then the oldest.
-                for domain in [d for d, (expires, _) in self._entries.items() if expires <= now]:
-                    del self._entries[domain]
-                while len(self._entries) >= self.max_entries:
-                    del self._entries[next(iter(self._entries))]
-            self._entries[discovery.domain] = (now + ttl, discovery)
+        self._entries.put(discovery.domain, (self.clock() + ttl, discovery))
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        return len(self._entries)
 
 
 class LookupSlots:

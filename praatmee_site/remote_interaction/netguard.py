@@ -26,6 +26,7 @@ from urllib3.connection import HTTPSConnection
 from urllib3.connectionpool import HTTPSConnectionPool
 
 from ..urls import looks_like_ip_literal, to_ascii_hostname
+from ..version import user_agent
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 NameResolver = Callable[[str], Iterable[str]]  # host name -> IP addresses
@@ -348,7 +349,7 @@ class NetGuard:
         max_bytes: int = 64 * 1024,
         max_redirects: int = 3,
         ca_bundle: str | None = None,
-        user_agent: str = "praatmee (remote interaction lookup)",
+        user_agent: str = user_agent(),
         lookups: LookupPool | None = None,
     ):
         self.resolver = resolver or _system_resolver

@@ -44,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     configure_logging(app)
     configure_database(app)
     configure_home_server(app)
+    configure_publishing(app)
     configure_http(app)
     register_blueprints(app)
     register_cli(app)
@@ -56,7 +57,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
     if test_config:
         app.config.from_mapping(test_config)
     for name in ("SECRET_KEY", "ACCOUNT", "MASTODON_URL", "PUBLIC_URL", "MASTODON_TOKEN", "SMS_NUMBER",
-                 "SMS_KEYWORD", "DATABASE_URL", "MEDIA_URL"):
+                 "SMS_KEYWORD", "DATABASE_URL", "MEDIA_URL", "MASTODON_WRITE_TOKEN"):
         # from_prefixed_env parses JSON, so PRAATMEE_SMS_NUMBER=4444 arrives as an int.
         if app.config.get(name) is not None and not isinstance(app.config[name], str):
             app.config[name] = str(app.config[name])
@@ -100,17 +101,49 @@ def configure_home_server(app: Flask) -> None:
     app.extensions[services.HOME_SERVER] = build_home_server(app.config, app.extensions[services.DATABASE])
 
 
+def configure_publishing(app: Flask) -> None:
+    """With PRAATMEE_MASTODON_WRITE_TOKEN, a publisher for outcomes; it refuses to start with a token
+    that may do more than post statuses, where Mastodon lets us check (see mastodon.writer)."""
+    token = app.config.get("MASTODON_WRITE_TOKEN")
+    if not token:
+        return
+    from ..mastodon.writer import StatusWriter
+    from ..outcomes import Publisher
+    from ..version import user_agent
+    writer = StatusWriter(app.config["MASTODON_URL"], token, user_agent=user_agent(app.config["PUBLIC_URL"]),
+                          connect_timeout=app.config["CONNECT_TIMEOUT"],
+                          read_timeout=max(app.config["READ_TIMEOUT"], 10.0))
+    publisher = Publisher(writer, app.extensions[services.HOME_SERVER].client, account=app.config["ACCOUNT"],
+                          public_url=app.config["PUBLIC_URL"], home_url=app.config["MASTODON_URL"])
+    check = publisher.check_token()
+    if check.problem == "unreachable":
+        # Not a reason to keep the site down: the token is checked again before the first post.
+        log.warning("could not check PRAATMEE_MASTODON_WRITE_TOKEN now (%s); it is checked before posting",
+                    check.detail)
+    elif not check.ok:
+        reason = {"invalid": "Mastodon does not accept it (wrong, revoked or expired)",
+                  "too_broad": f"its app has the scopes {', '.join(check.scopes)}",
+                  "can_read": "it can read the account (GET /api/v1/accounts/verify_credentials answered)"}
+        app.extensions[services.DATABASE].engine.dispose()  # no pooled connection outlives the refusal
+        raise SystemExit(f"praatmee: configuration error: PRAATMEE_MASTODON_WRITE_TOKEN may not be used: "
+                         f"{reason[check.problem]}. Make a token with only the scope write:statuses "
+                         "(README: Resultaten).")
+    app.extensions[services.PUBLISHER] = publisher
+
+
 def configure_http(app: Flask) -> None:
     from . import http
     http.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import events, moderation, reply, residents, staff
+    from . import events, moderation, reply, residents, results, staff
+    from . import staff_outcomes  # noqa: F401 - its routes (outcomes, issue 16) are on the staff blueprint
     reply.init_app(app)
     moderation.init_app(app)
     app.register_blueprint(residents.bp)
     app.register_blueprint(events.bp)
+    results.init_app(app)
     staff.init_app(app)
 
 

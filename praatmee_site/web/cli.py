@@ -11,13 +11,13 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale, gettext
 
-from .. import campaigns, moderation
+from .. import campaigns, moderation, outcomes
 from ..campaigns import posters
 from . import printed
 from ..clock import local_time
 from ..messages import N_
 from ..staff.accounts import StaffDirectory, StaffError, normalise_email
-from .services import current_db, current_home_server
+from .services import current_db, current_home_server, current_publisher
 
 db_cli = AppGroup("db", help="The database schema.")
 
@@ -47,7 +47,7 @@ def _both_languages(msgid: str, **params) -> str:
     return " / ".join(texts)
 
 
-def _refuse(error: campaigns.CampaignError) -> click.ClickException:
+def _refuse(error: campaigns.CampaignError | outcomes.OutcomeError) -> click.ClickException:
     return click.ClickException("\n".join(
         _both_languages(problem.message, **problem.params) for problem in error.problems))
 
@@ -314,7 +314,8 @@ def kpi_collect(days: int, threads: tuple[str, ...], reserve: int | None) -> Non
             raise click.BadParameter(f"{thread!r} is not a status id (digits only)", param_hint="--thread")
     config = current_app.config
     day = kpi.today()
-    thread_ids = list(dict.fromkeys([*campaigns.thread_status_ids(current_db(), config["MASTODON_URL"]), *threads]))
+    thread_ids = list(dict.fromkeys([*campaigns.thread_status_ids(current_db(), config["MASTODON_URL"]),
+                                     *outcomes.thread_status_ids(current_db(), config["MASTODON_URL"]), *threads]))
     result = kpi.collect(current_db(), current_home_server().client, account=config["ACCOUNT"], today=day,
                          period_days=days, campaign_threads=thread_ids, secret=config["SECRET_KEY"],
                          reserve=kpi.DEFAULT_RESERVE if reserve is None else reserve)
@@ -530,6 +531,153 @@ def moderation_list() -> None:
                    + (f" (rule {hide.rule_id})" if hide.rule_id else ""))
     for approval in sorted(rules.approvals, key=lambda a: a.at, reverse=True):
         click.echo(f"approved  {approval.url or approval.status_id}  by {approval.staff}, {_moment(approval.at)}")
+# --- outcomes ("Je zei, wij deden", issue 16) --------------------------------------------------
+
+outcome_cli = AppGroup("outcome", help="Outcomes: what came of residents' input, per campaign or per thread.")
+
+
+def outcome_fields(required: bool):
+    options = [
+        click.option("--status", required=required, metavar="|".join(outcomes.STATUSES),
+                     help="Where it stands; niet_gedaan needs --reason."),
+        click.option("--title", "title_nl", required=required, help=f"Short title in Dutch (at most {outcomes.TITLE_MAX})."),
+        click.option("--text", "text_nl", required=required,
+                     help="What came of the input, in Dutch: plain text, an empty line between paragraphs, "
+                          f"https:// addresses become links (at most {outcomes.TEXT_MAX} characters)."),
+        click.option("--date", "happened_on", required=required, metavar="YYYY-MM-DD", help="The day of this step."),
+        click.option("--reason", "reason_nl", help="Why it was not done (required for niet_gedaan), in Dutch."),
+        click.option("--decision-url", "decision_url", metavar="URL", help="The decision on amsterdam.nl (https)."),
+        click.option("--title-en", "title_en", help="The title in English (default: the Dutch one)."),
+        click.option("--text-en", "text_en", help="The text in English (default: the Dutch one)."),
+        click.option("--reason-en", "reason_en", help="The reason in English."),
+    ]
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return decorate
+
+
+def _target_options(command):
+    command = click.option("--thread", "thread_url", metavar="URL",
+                           help="The link of the thread's first post on the home server.")(command)
+    return click.option("--campaign", metavar="SLUG", help="The campaign it is about.")(command)
+
+
+def _outcome_line(outcome: outcomes.Outcome) -> str:
+    about = f"campaign {outcome.campaign_slug}" if outcome.campaign_slug else f"thread {outcome.own_thread_url}"
+    posted = f"posted {outcome.posted_url}" if outcome.posted_url else (
+        f"not posted (last attempt: {outcome.publish_error})" if outcome.publish_error else "not posted")
+    return f"#{outcome.id}  {outcome.happened_on.isoformat()}  {outcome.status}  {outcome.title_nl}  [{about}; {posted}]"
+
+
+@outcome_cli.command("add")
+@_target_options
+@outcome_fields(required=True)
+def outcome_add(campaign: str | None, thread_url: str | None, **fields) -> None:
+    """Add an outcome of a campaign (--campaign SLUG) or of a thread (--thread URL); shown at once."""
+    try:
+        outcome = outcomes.add(current_db(), campaign=campaign, thread_url=thread_url,
+                               home_url=current_app.config["MASTODON_URL"], today=campaigns.today(), actor="cli",
+                               **fields)
+    except outcomes.OutcomeError as error:
+        raise _refuse(error) from None
+    click.echo(f"Added outcome #{outcome.id}: {outcome.title_nl}. Residents see it on the conversation's page, "
+               f"on {current_app.config['PUBLIC_URL']}/resultaten and in its feed.")
+
+
+@outcome_cli.command("list")
+@_target_options
+def outcome_list(campaign: str | None, thread_url: str | None) -> None:
+    """Every outcome, newest first (or those of one campaign or one thread)."""
+    found = outcomes.every(current_db())
+    if campaign:
+        found = [o for o in found if o.campaign_slug == campaign]
+    if thread_url:
+        found = [o for o in found if o.own_thread_url == thread_url.strip()]
+    if not found:
+        click.echo("No outcomes yet: add one with `flask --app praatmee_site outcome add`.")
+    for outcome in found:
+        click.echo(_outcome_line(outcome))
+
+
+@outcome_cli.command("update")
+@click.argument("outcome_id")
+@_target_options
+@outcome_fields(required=False)
+def outcome_update(outcome_id: str, campaign: str | None, thread_url: str | None, **fields) -> None:
+    """Change an outcome. An empty value ("") clears an optional field."""
+    changes = {name: value for name, value in fields.items() if value is not None}
+    if not changes and campaign is None and thread_url is None:
+        raise click.UsageError(_both_languages(N_("Nothing to change: give at least one option, e.g. --title")))
+    try:
+        outcome = outcomes.update(current_db(), outcome_id, campaign=campaign, thread_url=thread_url,
+                                  home_url=current_app.config["MASTODON_URL"], today=campaigns.today(),
+                                  actor="cli", **changes)
+    except outcomes.OutcomeError as error:
+        raise _refuse(error) from None
+    click.echo(f"Updated outcome #{outcome.id}.")
+
+
+@outcome_cli.command("remove")
+@click.argument("outcome_id")
+def outcome_remove(outcome_id: str) -> None:
+    """Remove an outcome from our pages and the feed (a reply on Mastodon stays there)."""
+    try:
+        outcome = outcomes.remove(current_db(), outcome_id, actor="cli")
+    except outcomes.OutcomeError as error:
+        raise _refuse(error) from None
+    click.echo(f"Removed outcome #{outcome.id}." + (
+        f" Its reply on Mastodon stays: {outcome.posted_url}" if outcome.posted_url else ""))
+
+
+@outcome_cli.command("publish")
+@click.argument("outcome_id")
+@click.option("--yes", is_flag=True, help="Post without asking (the preview is printed all the same).")
+def outcome_publish(outcome_id: str, yes: bool) -> None:
+    """Post the outcome as the city account's public reply in its thread, after a preview."""
+    publisher = current_publisher()
+    if publisher is None:
+        raise click.ClickException(_both_languages(N_(
+            "Publishing needs PRAATMEE_MASTODON_WRITE_TOKEN: a token of the city account with only write:statuses")))
+    try:
+        outcome = outcomes.require(current_db(), outcome_id)
+    except outcomes.OutcomeError as error:
+        raise _refuse(error) from None
+    if outcome.is_posted:
+        click.echo(f"Outcome #{outcome.id} is already in the conversation: {outcome.posted_url}")
+        return
+    try:
+        preview = publisher.preview(outcome)
+    except outcomes.PublishError as error:
+        raise _publish_refused(error) from None
+    click.echo(f"The city account @{current_app.config['ACCOUNT']} will reply to {preview.thread_url} "
+               f"(public, language {preview.language}, {preview.length} of {preview.max_characters} characters):")
+    click.echo("")
+    for line in preview.text.split("\n"):
+        click.echo(f"  {line}")
+    click.echo("")
+    if not yes and not click.confirm("Post this reply now?", default=False):
+        click.echo("Nothing was posted.")
+        return
+    try:
+        outcome = publisher.publish(current_db(), outcome.id, actor="cli", fingerprint=preview.fingerprint)
+    except outcomes.PublishError as error:
+        raise _publish_refused(error) from None
+    click.echo(f"Posted: {outcome.posted_url}")
+
+
+def _publish_refused(error: outcomes.PublishError) -> click.ClickException:
+    params = dict(error.params)
+    if error.code == "token":
+        problem = outcomes.TOKEN_PROBLEMS.get(str(params.get("reason_code")), outcomes.TOKEN_PROBLEMS["unreachable"])
+        texts = []
+        for lang in ("en", "nl"):
+            with force_locale(lang):
+                texts.append(gettext(error.message, reason=gettext(problem, scopes=params.get("scopes", ""))))
+        return click.ClickException(" / ".join(texts))
+    return click.ClickException(_both_languages(error.message, **params))
 
 
 def register_cli(app: Flask) -> None:
@@ -538,3 +686,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(kpi_cli)
     app.cli.add_command(staff_cli)
     app.cli.add_command(moderation_cli)
+    app.cli.add_command(outcome_cli)

@@ -15,6 +15,7 @@ from . import printed
 from ..config import short_link
 from .http import current_lang, public_for_a_minute
 from .pages import default_call_to_action, default_call_to_action_lang
+from .results import newest_outcome
 from .services import current_db, current_home_server
 
 bp = Blueprint("events", __name__)
@@ -51,7 +52,7 @@ def _active_campaign_or_404(slug: str):
 
 
 def kiosk_page(*, address: str, call_to_action: str, call_to_action_lang: str,
-               thread_reference: str | None = None):
+               thread_reference: str | None = None, campaign_slug: str | None = None):
     """Full screen for a tablet on the table: CTA, a QR code of `address`, the short link, new replies."""
     home = current_home_server()
     conversation = home.conversation(thread_reference)
@@ -70,6 +71,7 @@ def kiosk_page(*, address: str, call_to_action: str, call_to_action_lang: str,
         newest=newest,
         kiosk_replies=current_app.config["KIOSK_REPLIES"],
         moderation_version=home.moderation.version(),
+        outcome=newest_outcome(conversation, campaign_slug),
         refresh_seconds=max(1, int(current_app.config["KIOSK_REFRESH"])),
     )
 
@@ -95,7 +97,7 @@ def kiosk_campaign(slug: str):
     return kiosk_page(address=campaigns.public_url(current_app.config["PUBLIC_URL"], campaign.slug),
                       call_to_action=campaigns.call_to_action(campaign, current_lang()),
                       call_to_action_lang=campaigns.call_to_action_lang(campaign, current_lang()),
-                      thread_reference=campaign.thread_url or None)
+                      thread_reference=campaign.thread_url or None, campaign_slug=campaign.slug)
 
 
 @bp.get("/hulp/flyer/<slug>.pdf")

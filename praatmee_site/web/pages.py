@@ -10,6 +10,7 @@ from flask import current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
 
 from .http import ENTRY_PAGES, KeptPages, current_lang
+from .results import newest_outcome
 from .services import current_home_server
 
 
@@ -30,10 +31,12 @@ def entry_page(*, call_to_action: str, thread_reference: str | None = None, invi
     home = current_home_server()
     conversation = home.conversation(thread_reference)
     registration = home.registration(lang, invite_url)
+    outcome = newest_outcome(conversation, campaign_slug)  # "what happened with your input" (issue 16)
     call_to_action_lang = call_to_action_lang or default_call_to_action_lang()
     g.language_path = page_path or request.path
     key = (lang, request.script_root, g.language_path, call_to_action, call_to_action_lang, input_text, note,
-           campaign_slug, conversation.version, conversation.problem, registration, tuple(sorted(extra.items())))
+           campaign_slug, conversation.version, conversation.problem, registration, outcome,
+           tuple(sorted(extra.items())))
     pages = kept_entry_pages()
     mount = request.environ.get("praatmee.root", "")
     html = pages.get(mount, key)
@@ -51,6 +54,7 @@ def entry_page(*, call_to_action: str, thread_reference: str | None = None, invi
             note=note,
             demo=config["DEMO"],
             entry_page=True,
+            outcome=outcome,
             campaign_slug=campaign_slug,  # "Reageer" links name the campaign, so its thread's posts are found
             reply_url=url_for("residents.reply", c=campaign_slug),
             **extra,

@@ -21,9 +21,10 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from PIL import Image
 
-from .. import campaigns, kpi
+from .. import campaigns, kpi, outcomes
 from ..campaigns import posters
 from ..kpi import charts, exports
+from ..messages import N_
 from ..staff.accounts import StaffDirectory, audit_log, record
 from ..staff.login_limits import KeyRing, LoginLimits, Wait
 from . import printed
@@ -198,10 +199,6 @@ DOWNLOADS = {
     "social-square.png": ("social", "square", "png"), "social-story.png": ("social", "story", "png"),
 }
 MIMETYPES = {"pdf": "application/pdf", "png": "image/png", "svg": "image/svg+xml"}
-
-
-def N_(message: str) -> str:
-    return message
 
 
 # --- the print products: one card each on the campaign page (issue 17) -------------------------
@@ -440,7 +437,7 @@ def campaign_download(slug: str, name: str):
 
 # --- KPIs ---------------------------------------------------------------------------------------
 
-CSV_KINDS = ("posts", "accounts", "new-accounts", "scans")
+CSV_KINDS = ("posts", "accounts", "new-accounts", "scans", "listening")
 EARLIEST = date(2020, 1, 1)  # before the city was on Mastodon; also keeps date arithmetic in range
 
 
@@ -462,11 +459,17 @@ def _period() -> tuple[date, date]:
     return start, end
 
 
+def kpi_threads(db) -> list[str]:
+    """The threads the KPIs follow one by one: the campaigns' own, and those outcomes name (issue 16)."""
+    home_url = current_app.config["MASTODON_URL"]
+    return list(dict.fromkeys([*campaigns.thread_status_ids(db, home_url), *outcomes.thread_status_ids(db, home_url)]))
+
+
 def _figures(start: date, end: date):
     db = current_db()
     period = kpi.period_figures(db, start, end)
-    threads = kpi.thread_figures(db, campaigns.thread_status_ids(db, current_app.config["MASTODON_URL"]),
-                                 until=end)
+    threads = kpi.thread_figures(db, kpi_threads(db), until=end,
+                                 outcomes=outcomes.first_outcomes(db, current_app.config["MASTODON_URL"]))
     return period, threads
 
 
@@ -518,8 +521,7 @@ def kpi_refresh():
         return redirect(url_for("staff.kpis"), code=303)
     config = current_app.config
     result = kpi.collect(db, current_home_server().client, account=config["ACCOUNT"], today=kpi.today(),
-                         campaign_threads=campaigns.thread_status_ids(db, config["MASTODON_URL"]),
-                         secret=config["SECRET_KEY"])
+                         campaign_threads=kpi_threads(db), secret=config["SECRET_KEY"])
     _audit("kpi.collect", config["ACCOUNT"], f"posts={result.posts_seen} contexts={result.contexts_fetched} "
                                              f"stop={result.stop_reason or '-'}")
     if result.unreachable:
@@ -543,6 +545,7 @@ def kpi_csv(kind: str):
         "accounts": lambda: exports.accounts_csv(period, threads, fmt),
         "new-accounts": lambda: exports.new_accounts_csv(period, fmt),
         "scans": lambda: exports.scans_csv(campaigns.scans_between(current_db(), start, end), fmt),
+        "listening": lambda: exports.listening_csv(period, threads, fmt),
     }[kind]()
     response = current_app.response_class(data, content_type=exports.MEDIA_TYPES[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{exports.filename(kind, start, end, fmt)}"'
