@@ -126,6 +126,25 @@ def _only_loopback(connect_spy):
 
 
 @pytest.fixture(autouse=True)
+def _close_pooled_connections(monkeypatch):
+    """Every Database a test made (through create_app or directly) lives until the test ends, then
+    closes its pool. Left to the garbage collector, a PostgreSQL connection is closed at some moment
+    of this or a later test, which then fails on psycopg's ResourceWarning (warnings are errors here).
+    """
+    from praatmee_site.db import Database
+    made: list = []
+    original = Database.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        made.append(self)
+    monkeypatch.setattr(Database, "__init__", init)
+    yield
+    for database in made:
+        database.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
 def _drop_test_schemas():
     yield
     if POSTGRES_SCHEMAS is not None:
@@ -156,16 +175,9 @@ def make_app(tmp_path, monkeypatch):
     # The test's own instance folder (look-up slots, upgrade locks), never the checkout's.
     monkeypatch.setenv("PRAATMEE_INSTANCE_PATH", str(tmp_path / "instance"))
 
-    made = []
-
     def make(**overrides):
-        made.append(create_app(base_config(tmp_path, **overrides)))
-        return made[-1]
-    yield make
-    # Close each app's pooled connections now: left to the garbage collector, a PostgreSQL connection
-    # is closed in some later test, whose run then fails on psycopg's ResourceWarning.
-    for made_app in made:
-        made_app.extensions["praatmee_db"].engine.dispose()
+        return create_app(base_config(tmp_path, **overrides))
+    return make
 
 
 @pytest.fixture
