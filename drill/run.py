@@ -34,12 +34,14 @@ import requests
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
+from tests.support.gateways import TWILIO_TOKEN  # noqa: E402
 from tests.support.servers import PostgresCluster, RedisServer, free_port, postgres_bin  # after the sys.path line
 
 PYTHON = sys.executable
 README = PROJECT / "README.md"
 MARKER = "<!-- drill: the nginx configuration below is read by drill/run.py -->"
 SLUG = "drill"
+PUBLIC_URL = "https://amsterdam.nl/praatmee"
 CACHE_TTL, INSTANCE_CACHE_TTL = 5, 10
 WORKERS = 2  # per instance
 SLICES = 3  # throughput: turns of wrk on the pair and on one instance
@@ -156,10 +158,10 @@ class Instance:
     def wait_ready(self) -> None:
         wait_for(self.url + "/healthz", self.process, f"instance {self.name}")
 
-    def served(self, path: str) -> int:
+    def served(self, path: str, method: str = "GET") -> int:
         if not self.access_log.exists():
             return 0
-        needle = f'"GET {path} '
+        needle = f'"{method} {path} '
         with open(self.access_log, encoding="utf-8", errors="replace") as log:
             return sum(1 for line in log if needle in line)
 
@@ -425,6 +427,43 @@ def check_counting(base: str, cluster: PostgresCluster, instances: list[Instance
         [[scans, statuses[200], scans - statuses[200], served[0], served[1], counted, f"{seconds:.1f}", ok]]), ok
 
 
+def count_keyword_messages(cluster: PostgresCluster) -> int:
+    import psycopg
+    with psycopg.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname=cluster.database) as db:
+        return db.execute("SELECT coalesce(sum(count), 0) FROM keyword_counts").fetchone()[0]
+
+
+def check_keywords(base: str, cluster: PostgresCluster, redis: RedisServer,
+                   instances: list[Instance]) -> tuple[str, bool]:
+    """Stuur PRAATMEE through nginx, spread over both instances: one Redis holds the retries and limits."""
+    import redis as redis_client
+    from tests.support.gateways import twilio_form, twilio_signature
+    before, served_before = count_keyword_messages(cluster), [i.served("/sms/twilio", "POST") for i in instances]
+
+    def answered(form: dict) -> bool:
+        signature = twilio_signature(form, url=f"{PUBLIC_URL}/sms/twilio")
+        response = requests.post(base + "/praatmee/sms/twilio", data=form, headers={"X-Twilio-Signature": signature},
+                                 timeout=10)
+        return response.status_code == 200 and "<Message>" in response.text
+
+    retry = twilio_form("PRAATMEE", "+31600000101", sid="SM" + "d" * 32)
+    retries = sum(answered(retry) for _ in range(6))
+    sender = sum(answered(twilio_form(f"PRAATMEE W{n}", "+31600000102")) for n in range(6))
+    served = [i.served("/sms/twilio", "POST") - b for i, b in zip(instances, served_before, strict=True)]
+    counted = count_keyword_messages(cluster) - before
+    connection = redis_client.Redis.from_url(redis.url)
+    keys = connection.keys("*sms*")
+    dump = b"".join(keys) + b"".join(connection.dump(key) or b"" for key in keys)
+    connection.close()
+    no_number = bool(keys) and b"600000101" not in dump and b"600000102" not in dump
+    rows = [["one message delivered 6 times (a gateway's retries)", retries, 1, retries == 1],
+            ["6 messages from one sender", sender, 3, sender == 3],
+            ["counted in PostgreSQL", counted, 4, counted == 4],
+            ["served by A, by B", f"{served[0]}, {served[1]}", "both", all(n > 0 for n in served)],
+            ["a number among the SMS keys and values in Redis", "no" if no_number else "yes", "no", no_number]]
+    return table(["what", "answered", "expected", "as promised"], rows), all(row[-1] for row in rows)
+
+
 def check_upstream(fake: FakeMastodon, window: float) -> tuple[str, bool]:
     log = fake.stats()["log"]
     rows, ok = [], True
@@ -536,10 +575,10 @@ def main(argv: list[str] | None = None) -> int:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PRAATMEE_")}
         env.update(
             PRAATMEE_DATABASE_URL=cluster.url, PRAATMEE_REDIS_URL=redis.url, PRAATMEE_MASTODON_URL=fake.url,
-            PRAATMEE_ACCOUNT="stad", PRAATMEE_PUBLIC_URL="https://amsterdam.nl/praatmee",
+            PRAATMEE_ACCOUNT="stad", PRAATMEE_PUBLIC_URL=PUBLIC_URL,
             PRAATMEE_SECRET_KEY="drill-" + os.urandom(16).hex(), PRAATMEE_CACHE_TTL=str(CACHE_TTL),
             PRAATMEE_INSTANCE_CACHE_TTL=str(INSTANCE_CACHE_TTL), PRAATMEE_PROXIES="1",
-            REQUESTS_CA_BUNDLE=str(fake.ca_path),
+            PRAATMEE_TWILIO_AUTH_TOKEN=TWILIO_TOKEN, REQUESTS_CA_BUNDLE=str(fake.ca_path),
         )
         flask = [PYTHON, "-m", "flask", "--app", "praatmee_site"]
         # The guide's order: migrate once, then start the instances (which find nothing left to do).
@@ -590,6 +629,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if all(results) else 1
         print(f"### a. {args.scans:,} scans of one campaign through nginx, over both instances\n", flush=True)
         text, ok = check_counting(pair_url, cluster, instances, args.scans)
+        print(text + "\n", flush=True)
+        results.append(ok)
+
+        print("### e. Stuur PRAATMEE through nginx, over both instances (retries and limits in Redis)\n", flush=True)
+        text, ok = check_keywords(pair_url, cluster, redis, instances)
         print(text + "\n", flush=True)
         results.append(ok)
 

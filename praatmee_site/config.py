@@ -34,8 +34,21 @@ DEFAULTS: dict[str, object] = {
     "INPUT_TEXT": None,
     "MEDIA_URL": None,  # a second image origin, when the home server serves media from a CDN
     "SOURCE_URL": "https://github.com/gemeente-amsterdam/praatmee",
-    "SMS_KEYWORD": None,
-    "SMS_NUMBER": None,
+    # "Stuur PRAATMEE naar …" (SMS and WhatsApp). A gateway is on only when all of its secrets are set;
+    # posters, handouts, the kiosk and /hulp print a number only when it is set here.
+    "SMS_NUMBER": None,  # e.g. 4444: what posters print for SMS
+    "WHATSAPP_NUMBER": None,  # e.g. +31 20 123 4567: what posters print, and /hulp's wa.me link
+    "TWILIO_AUTH_TOKEN": None,  # Twilio: POST /sms/twilio
+    "WHATSAPP_APP_SECRET": None,  # WhatsApp Cloud API (Meta): GET|POST /sms/whatsapp, all four
+    "WHATSAPP_VERIFY_TOKEN": None,
+    "WHATSAPP_ACCESS_TOKEN": None,
+    "WHATSAPP_PHONE_NUMBER_ID": None,
+    "WHATSAPP_API_URL": "https://graph.facebook.com/v21.0",
+    "CM_WEBHOOK_TOKEN": None,  # CM.com: POST /sms/cm/<token>, with the API key
+    "CM_API_KEY": None,
+    "CM_API_URL": "https://gateway.cm.com",
+    "SMS_REPLIES_PER_MINUTE": 60,  # every gateway together, every instance together (with Redis)
+    "SMS_API_TIMEOUT": 4.0,  # seconds for a whole reply through the WhatsApp or CM API (one retry after it)
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers we trust.
     "PROXIES": 1,
     # Strict-Transport-Security max-age in seconds on https answers; 0: none. None: a year, except in
@@ -68,7 +81,14 @@ KIOSK_REPLIES_MODES = ("all", "approved", "none")
 
 BOOLEAN = {"DEMO", "ALLOW_PRIVATE_HOSTS"}
 NUMBERS = {"CONNECT_TIMEOUT", "READ_TIMEOUT", "CACHE_TTL", "INSTANCE_CACHE_TTL", "PROXIES", "KIOSK_REFRESH", "PAGE_CACHE",
-           "LOOKUP_SLOTS"}
+           "LOOKUP_SLOTS", "SMS_REPLIES_PER_MINUTE", "SMS_API_TIMEOUT"}
+# The secrets that turn a gateway on; every one of a group, or none.
+SMS_GATEWAYS: dict[str, tuple[str, ...]] = {
+    "twilio": ("TWILIO_AUTH_TOKEN",),
+    "whatsapp": ("WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_ACCESS_TOKEN", "WHATSAPP_PHONE_NUMBER_ID"),
+    "cm": ("CM_WEBHOOK_TOKEN", "CM_API_KEY"),
+}
+CM_TOKEN_MIN = 32  # characters: the webhook's only secret is in its URL
 
 
 class ConfigError(Exception):
@@ -169,8 +189,7 @@ def validate(config: dict) -> None:
         if config["DEMO"]:
             raise ConfigError("PRAATMEE_MASTODON_WRITE_TOKEN cannot be used with PRAATMEE_DEMO=1: the demo has "
                               "no real Mastodon server to post to.")
-    if bool(config.get("SMS_KEYWORD")) != bool(config.get("SMS_NUMBER")):
-        raise ConfigError("PRAATMEE_SMS_KEYWORD and PRAATMEE_SMS_NUMBER go together: set both or neither.")
+    _validate_sms(config)
     url = config.get("DATABASE_URL")
     if url:
         config["DATABASE_URL"] = url = database_url(str(url))
@@ -199,6 +218,63 @@ def _moderation(config: dict) -> None:
         raise ConfigError("PRAATMEE_HOLD_NEW_ACCOUNTS_DAYS must be a whole number of days (0 to 3650; 0: off), "
                           f"e.g. 7 (got {days!r}).")
     config["HOLD_NEW_ACCOUNTS_DAYS"] = int(text or 0)
+
+
+def _validate_sms(config: dict) -> None:
+    if config.get("SMS_KEYWORD") is not None:
+        raise ConfigError("PRAATMEE_SMS_KEYWORD is no longer used: the keyword is always PRAATMEE, and a campaign "
+                          "has its own word (campaign update SLUG --keyword WORD). Remove it; keep PRAATMEE_SMS_NUMBER.")
+    for name in ("SMS_NUMBER", "WHATSAPP_NUMBER"):
+        value = config.get(name)
+        if value is None or str(value).strip() == "":
+            config[name] = None
+            continue
+        text = " ".join(str(value).split())
+        digits = phone_digits(text)
+        if not re.fullmatch(r"\+?[0-9][0-9 ()-]*", text) or not 3 <= len(digits) <= 15 or (
+                name == "WHATSAPP_NUMBER" and len(digits) < 8):
+            example = "4444 or +31 6 12345678" if name == "SMS_NUMBER" else "+31 20 123 4567"
+            raise ConfigError(f"PRAATMEE_{name} must be a phone number as it is printed, e.g. {example} "
+                              f"(digits, spaces, hyphens and a leading +; got {value!r}).")
+        config[name] = text
+    for gateway, names in SMS_GATEWAYS.items():
+        for name in names:
+            value = config.get(name)
+            config[name] = str(value).strip() if value is not None and str(value).strip() else None
+        given = [name for name in names if config[name]]
+        if given and len(given) != len(names):
+            missing = ", ".join(f"PRAATMEE_{name}" for name in names if not config[name])
+            raise ConfigError(f"The {gateway} gateway needs all of its settings: {missing} is not set "
+                              f"(or unset {', '.join('PRAATMEE_' + name for name in given)} to turn it off).")
+    token = config.get("CM_WEBHOOK_TOKEN")
+    if token and (len(token) < CM_TOKEN_MIN or not re.fullmatch(r"[A-Za-z0-9_-]+", token)):
+        raise ConfigError(f"PRAATMEE_CM_WEBHOOK_TOKEN must be at least {CM_TOKEN_MIN} letters, digits, - or _, "
+                          "e.g. $(python -c 'import secrets; print(secrets.token_urlsafe(32))'): it is the "
+                          "webhook's only secret.")
+    for name in ("WHATSAPP_API_URL", "CM_API_URL"):
+        config[name] = _api_url(name, config.get(name))
+    if config["SMS_REPLIES_PER_MINUTE"] < 1 or config["SMS_REPLIES_PER_MINUTE"] != int(config["SMS_REPLIES_PER_MINUTE"]):
+        raise ConfigError("PRAATMEE_SMS_REPLIES_PER_MINUTE must be a whole number of at least 1, e.g. 60.")
+    config["SMS_REPLIES_PER_MINUTE"] = int(config["SMS_REPLIES_PER_MINUTE"])
+    if not 0.5 <= config["SMS_API_TIMEOUT"] <= 30:
+        raise ConfigError("PRAATMEE_SMS_API_TIMEOUT must be between 0.5 and 30 seconds, e.g. 4.")
+
+
+def _api_url(name: str, value: object) -> str:
+    """An outgoing API's base: https, or http on this machine's loopback (a local fake, for tests)."""
+    text = str(value or "").strip().rstrip("/")
+    parts = urlsplit(text)
+    loopback = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if not (parts.scheme == "https" or loopback) or not parts.hostname or parts.username or parts.password \
+            or parts.query or parts.fragment:
+        raise ConfigError(f"PRAATMEE_{name} must be an https:// address without a query, "
+                          f"e.g. {DEFAULTS[name]} (got {_shown(text)}).")
+    return text
+
+
+def phone_digits(number: str) -> str:
+    """The digits of a printed number: "+31 20 123 4567" → "31201234567" (as wa.me wants it)."""
+    return "".join(char for char in number if char.isdigit())
 
 
 def database_url(url: str) -> str:

@@ -62,6 +62,8 @@ class Campaign(Base):
     input_text: Mapped[str] = mapped_column(Text, default="")
     starts_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     ends_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # "Stuur PRAATMEE BIEB": the campaign's own word by SMS or WhatsApp, upper case; None for none.
+    keyword: Mapped[str | None] = mapped_column(String(20), nullable=True, unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -72,6 +74,20 @@ class ScanCount(Base):
     __tablename__ = "scan_counts"
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class KeywordCount(Base):
+    """Keyword messages (SMS, WhatsApp) per campaign per channel per day: one number, no phone number.
+
+    `campaign_id` 0 is "algemeen": PRAATMEE without a campaign word, or with a word we do not know.
+    No foreign key, because of that 0; campaigns are never deleted.
+    """
+
+    __tablename__ = "keyword_counts"
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 

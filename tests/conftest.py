@@ -120,6 +120,24 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(autouse=True)
+def _close_databases(monkeypatch):
+    """Every Database a test made (through an app or by hand) gives its pooled connections back at
+    the end of the test, so none is garbage-collected while open (a ResourceWarning, so an error)."""
+    from praatmee_site import db
+    made = []
+    real_init = db.Database.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(db.Database, "__init__", init)
+    yield
+    for database in made:
+        database.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
 def _only_loopback(connect_spy):
     """Every test, not only those that ask: a connect() beyond 127.0.0.0/8 and ::1 fails the test."""
     yield connect_spy

@@ -47,13 +47,12 @@ def test_environment_variables_configure_the_app(tmp_path, monkeypatch):
     monkeypatch.setenv("PRAATMEE_MASTODON_URL", "https://mastodon.example")
     monkeypatch.setenv("PRAATMEE_ACCOUNT", "Innovatie")
     monkeypatch.setenv("PRAATMEE_SECRET_KEY", "12345")
-    monkeypatch.setenv("PRAATMEE_SMS_KEYWORD", "PRAATMEE")
     monkeypatch.setenv("PRAATMEE_SMS_NUMBER", "4444")
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"})
     assert app.config["MASTODON_URL"] == "https://mastodon.example"
     assert app.config["ACCOUNT"] == "Innovatie"
     assert app.config["SECRET_KEY"] == "12345"
-    assert app.config["SMS_NUMBER"] == "4444"
+    assert app.config["SMS_NUMBER"] == "4444"  # JSON would have made it a number
 
 
 def test_demo_mode_needs_no_configuration_at_all(tmp_path, monkeypatch):
@@ -68,10 +67,11 @@ def test_demo_mode_needs_no_configuration_at_all(tmp_path, monkeypatch):
     assert "Mijn moeder (82)" in page.text  # the bundled demo thread, offline
 
 
-def test_sms_settings_go_together(tmp_path):
+def test_the_old_sms_keyword_setting_says_what_replaced_it(tmp_path):
     with pytest.raises(SystemExit) as stopped:
-        create_app(base_config(tmp_path, SMS_KEYWORD="PRAATMEE"))
-    assert "PRAATMEE_SMS_NUMBER" in str(stopped.value)
+        create_app(base_config(tmp_path, SMS_KEYWORD="PRAATMEE", SMS_NUMBER="4444"))
+    assert "PRAATMEE_SMS_KEYWORD is no longer used" in str(stopped.value)
+    assert "--keyword" in str(stopped.value)
 
 
 # --- headers --------------------------------------------------------------------------------

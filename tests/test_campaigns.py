@@ -115,6 +115,8 @@ def test_every_problem_reads_well_in_dutch_and_english(app):
         Problem("slug", "unknown", {"value": "a"}), Problem("slug", "immutable"),
         Problem("name", "required"), Problem("cta_nl", "required"),
         Problem("starts_on", "invalid_date", {"value": "x"}), Problem("ends_on", "invalid_date", {"value": "x"}),
+        Problem("keyword", "invalid", {"value": "B"}), Problem("keyword", "reserved", {"value": "STOP"}),
+        Problem("keyword", "taken", {"value": "BIEB"}),
     ] + [Problem(field, code, {"sizes": "A6/A4", "characters": "😀 (U+1F600)"})
          for field, code in campaigns.MESSAGES if "unprintable" in code]
     assert {(p.field, p.code) for p in problems} == set(campaigns.MESSAGES)
@@ -248,7 +250,7 @@ def test_public_url_is_the_public_address_with_c_and_the_slug_and_nothing_more()
 # --- the poster's words ----------------------------------------------------------------------
 
 def test_poster_spec_encodes_the_campaign_url_and_carries_translated_texts(make_app):
-    app = make_app(SMS_KEYWORD="PRAATMEE", SMS_NUMBER="4444")
+    app = make_app(SMS_NUMBER="4444")
     campaign = make(app, cta_en="Ask the Innovation team your question")
     with app.app_context():
         spec = printed.poster_spec(campaign, app.config, printed.LANGUAGES["nl+en"])

@@ -97,7 +97,7 @@ def test_every_size_and_format_scans_to_exactly_the_campaign_url(runner, tmp_pat
 
 @pytest.mark.parametrize("lang", ["nl", "en", "nl+en"])
 def test_poster_in_each_language_choice(make_app, tmp_path, lang):
-    runner = make_app(SMS_KEYWORD="PRAATMEE", SMS_NUMBER="4444").test_cli_runner()
+    runner = make_app(SMS_NUMBER="4444").test_cli_runner()
     ok(runner, *CREATE, "--cta-en", "Ask the Innovation team your question")
     output = tmp_path / "kaart.png"
     ok(runner, "campaign", "poster", "bieb-oost", "--size", "A6", "--format", "png", "--lang", lang, "--output", output)

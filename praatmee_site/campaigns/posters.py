@@ -103,7 +103,7 @@ class PosterText:
     headline: str  # the campaign's call to action, e.g. "Stel je vraag aan het Innovatieteam"
     why: str = ""  # one line on why: "Praat mee met de gemeente op Mastodon — eerst lezen mag ook"
     reason: str = ""  # the last line, the reason to join: "Jouw input → zichtbaar resultaat"
-    sms: str | None = None  # "Stuur PRAATMEE naar 4444", or None for no SMS line
+    sms: str | None = None  # "Stuur PRAATMEE BIEB naar 4444", or None for no keyword line
     steps: tuple[str, ...] = ()  # the numbered steps of the handout (four, ideally)
     tagline: str = ""  # "Praat mee op Mastodon", for the social images
     scan: str = ""  # beside the QR code on posters: "Scan met de camera van je telefoon"
@@ -182,7 +182,7 @@ class Line:
 
 @dataclass(frozen=True)
 class TextBlock:
-    role: str  # "city", "headline", "why", "link", "footer", "tagline" or "steps"
+    role: str  # "city", "headline", "why", "link", "footer", "tagline", "steps" or "sms" (the handout's)
     px: int  # the block's size after shrinking to fit (the first language's, if two)
     lines: tuple[Line, ...]
     ink: Box
@@ -536,7 +536,7 @@ def _card_design(spec: PosterSpec, text: PosterText) -> _Design:
     if not text.steps:
         raise ValueError("the handout needs its numbered steps (PosterText.steps) in each language")
     steps = tuple(_Para(step, number=f"{n}.") for n, step in enumerate(text.steps, start=1))
-    flow = (
+    flow: list[_Slot | _QrSlot | str] = [
         _Slot(
             "headline", (_Para(text.headline, bold=True),), max_px=96, min_px=44,
             floor_px=_readable_px(READING_DISTANCE_M["handout"]), gap_before=50, leading=1.12,
@@ -547,14 +547,20 @@ def _card_design(spec: PosterSpec, text: PosterText) -> _Design:
             "link", (_Para(spec.short_link, bold=True),), max_px=76, min_px=40, cap=100,
             gap_before=10, align="center",
         ),
+    ]
+    if text.sms and text.sms.strip():
+        # "Stuur PRAATMEE BIEB naar 4444", under the link: left out before the headline shrinks.
+        flow.append(_Slot("sms", (_Para(text.sms),), max_px=42, min_px=34, cap=110, gap_before=6,
+                          align="center", drop=1))
+    flow += [
         _SPRING,
         # The steps are what the card is for: they get their room before the headline does.
         _Slot("steps", steps, max_px=50, min_px=36, cap=400, gap_before=30),
-    )
+    ]
     # Generous margins: the card is cut by hand, and office printers do not print to the edge.
     return _Design(
         width=width, height=height, side=95, top=95, bottom=70, band=0, crosses=120,
-        city_px=(46, 26), flow=flow,
+        city_px=(46, 26), flow=tuple(flow),
     )
 
 

@@ -38,9 +38,21 @@ CTA_MAX = 200
 INPUT_TEXT_MAX = 2000
 URL_MAX = 500
 
+# "Stuur PRAATMEE BIEB": a campaign's own word by SMS or WhatsApp, kept in upper case. Plain letters
+# and digits only: what every phone keyboard types, and what `sms.keyword` reads after PRAATMEE.
+KEYWORD_MIN, KEYWORD_MAX = 2, 20
+KEYWORD_PATTERN = re.compile(r"[A-Z0-9]{%d,%d}" % (KEYWORD_MIN, KEYWORD_MAX))
+# Words the keyword line already reads as PRAATMEE or as STOP (sms.keyword's SPELLINGS and
+# STOP_WORDS; tests/test_sms.py keeps the two lists together).
+RESERVED_KEYWORDS = frozenset({
+    "PRAATMEE", "PRAATME", "PRATMEE", "PRATME", "PRAATMEEE", "PRAATMEI",
+    "STOP", "STOPALL", "STOPPEN", "AFMELDEN", "UITSCHRIJVEN", "UNSUBSCRIBE", "CANCEL", "END", "QUIT",
+})
+
 # Everything staff can set; the slug is given once, at creation.
-FIELDS = ("name", "place", "cta_nl", "cta_en", "thread_url", "invite_url", "input_text", "starts_on", "ends_on")
-OPTIONAL = frozenset({"cta_en", "thread_url", "invite_url", "input_text", "starts_on", "ends_on"})
+FIELDS = ("name", "place", "cta_nl", "cta_en", "thread_url", "invite_url", "input_text", "starts_on", "ends_on",
+          "keyword")
+OPTIONAL = frozenset({"cta_en", "thread_url", "invite_url", "input_text", "starts_on", "ends_on", "keyword"})
 
 
 
@@ -99,6 +111,11 @@ MESSAGES: dict[tuple[str, str], str] = {
     ("starts_on", "invalid_date"): N_("Invalid start date '%(value)s': use YYYY-MM-DD, e.g. 2026-12-01"),
     ("ends_on", "invalid_date"): N_("Invalid end date '%(value)s': use YYYY-MM-DD, e.g. 2026-12-31"),
     ("ends_on", "before_start"): N_("The end date %(end)s is before the start date %(start)s"),
+    ("keyword", "invalid"): N_("Invalid keyword '%(value)s': use 2–20 letters and digits, without spaces or "
+                               "accents, e.g. BIEB"),
+    ("keyword", "reserved"): N_("The keyword '%(value)s' already means PRAATMEE or STOP in a text message: "
+                                "choose another one"),
+    ("keyword", "taken"): N_("Another campaign already has the keyword '%(value)s'"),
 }
 
 
@@ -248,6 +265,9 @@ def clean(values: Mapping[str, object], *, home_url: str) -> dict[str, object]:
         problems.append(Problem("input_text", "too_long", {"max": INPUT_TEXT_MAX}))
     cleaned["input_text"] = input_text
 
+    cleaned["keyword"] = keyword = clean_keyword(values.get("keyword"))
+    problems += keyword_problems(keyword)
+
     starts_on = _parse_date("starts_on", values.get("starts_on"), problems)  # type: ignore[arg-type]
     ends_on = _parse_date("ends_on", values.get("ends_on"), problems)  # type: ignore[arg-type]
     if starts_on and ends_on and ends_on < starts_on:
@@ -258,6 +278,23 @@ def clean(values: Mapping[str, object], *, home_url: str) -> dict[str, object]:
     if problems:
         raise CampaignError(problems)
     return cleaned
+
+
+def clean_keyword(value: object) -> str | None:
+    """The keyword as stored: trimmed and in upper case; None for none (an empty field clears it)."""
+    text = str(value or "").strip().upper()
+    return text or None
+
+
+def keyword_problems(keyword: str | None) -> list[Problem]:
+    """Problems with a keyword's shape and meaning; whether another campaign has it is `store`'s to say."""
+    if keyword is None:
+        return []
+    if not KEYWORD_PATTERN.fullmatch(keyword):
+        return [Problem("keyword", "invalid", {"value": keyword})]
+    if keyword in RESERVED_KEYWORDS:
+        return [Problem("keyword", "reserved", {"value": keyword})]
+    return []
 
 
 # --- what a campaign means on a given day ------------------------------------------------------

@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db import Campaign, Database, utcnow
 from ..urls import home_status_id
-from .rules import FIELDS, CampaignError, Problem, UnknownCampaign, _well_formed, clean, has_ended, is_active, slug_problems
+from .rules import (FIELDS, CampaignError, Problem, UnknownCampaign, _well_formed, clean, clean_keyword, has_ended,
+                    is_active, slug_problems)
 
 # --- storing ---------------------------------------------------------------------------------
 
@@ -28,6 +29,8 @@ def create(db: Database, slug: str, /, *, home_url: str, now: datetime | None = 
         cleaned = {}
     if not problems and get(db, slug) is not None:
         problems.append(Problem("slug", "taken", {"value": slug}))
+    if cleaned.get("keyword") and by_keyword(db, cleaned["keyword"]) is not None:
+        problems.append(Problem("keyword", "taken", {"value": cleaned["keyword"]}))
     if problems:
         raise CampaignError(problems)
     now = now or utcnow()
@@ -36,8 +39,15 @@ def create(db: Database, slug: str, /, *, home_url: str, now: datetime | None = 
         with db.Session.begin() as session:
             session.add(campaign)
     except IntegrityError:  # created by someone else in the meantime
-        raise CampaignError([Problem("slug", "taken", {"value": slug})]) from None
+        raise _taken(db, slug, cleaned.get("keyword")) from None
     return campaign
+
+
+def _taken(db: Database, slug: str, keyword: str | None) -> CampaignError:
+    """What a unique constraint refused: the slug, or else the keyword another campaign took meanwhile."""
+    if keyword and get(db, slug) is None:
+        return CampaignError([Problem("keyword", "taken", {"value": keyword})])
+    return CampaignError([Problem("slug", "taken", {"value": slug})])
 
 
 def update(db: Database, slug: str, /, *, home_url: str, now: datetime | None = None, **changes) -> Campaign:
@@ -45,17 +55,24 @@ def update(db: Database, slug: str, /, *, home_url: str, now: datetime | None = 
     if "slug" in changes:
         raise CampaignError([Problem("slug", "immutable")])
     _check_names(changes)
-    with db.Session.begin() as session:
-        campaign = session.scalar(select(Campaign).where(Campaign.slug == slug)) if _well_formed(slug) else None
-        if campaign is None:
-            raise UnknownCampaign(slug)
-        current = {name: getattr(campaign, name) for name in FIELDS}
-        wanted = {**current, **{name: value for name, value in changes.items() if value is not None}}
-        cleaned = clean(wanted, home_url=home_url)
-        if any(cleaned[name] != current[name] for name in FIELDS):
-            for name in FIELDS:
-                setattr(campaign, name, cleaned[name])
-            campaign.updated_at = now or utcnow()
+    try:
+        with db.Session.begin() as session:
+            campaign = session.scalar(select(Campaign).where(Campaign.slug == slug)) if _well_formed(slug) else None
+            if campaign is None:
+                raise UnknownCampaign(slug)
+            current = {name: getattr(campaign, name) for name in FIELDS}
+            wanted = {**current, **{name: value for name, value in changes.items() if value is not None}}
+            cleaned = clean(wanted, home_url=home_url)
+            keyword = cleaned["keyword"]
+            if keyword and keyword != current["keyword"] and session.scalar(
+                    select(Campaign.id).where(Campaign.keyword == keyword, Campaign.id != campaign.id)) is not None:
+                raise CampaignError([Problem("keyword", "taken", {"value": keyword})])
+            if any(cleaned[name] != current[name] for name in FIELDS):
+                for name in FIELDS:
+                    setattr(campaign, name, cleaned[name])
+                campaign.updated_at = now or utcnow()
+    except IntegrityError:  # the keyword was taken by another campaign meanwhile
+        raise CampaignError([Problem("keyword", "taken", {"value": clean_keyword(changes.get("keyword"))})]) from None
     return campaign
 
 
@@ -78,6 +95,15 @@ def get(db: Database, slug: str) -> Campaign | None:
         return None  # cannot exist: skip the query
     with db.Session() as session:
         return session.scalar(select(Campaign).where(Campaign.slug == slug))
+
+
+def by_keyword(db: Database, keyword: str) -> Campaign | None:
+    """The campaign whose keyword this is (any case), or None."""
+    word = (keyword or "").strip().upper()
+    if not word:
+        return None
+    with db.Session() as session:
+        return session.scalar(select(Campaign).where(Campaign.keyword == word))
 
 
 def require(db: Database, slug: str) -> Campaign:

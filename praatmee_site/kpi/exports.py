@@ -157,6 +157,11 @@ def scans_csv(rows: Iterable[tuple[str, date, int]], fmt: str = EXCEL_NL) -> byt
     return write_csv(("campaign", "day", "scans"), rows, fmt)
 
 
+def keyword_messages_csv(rows: Iterable[tuple[str, date, str, int]], fmt: str = EXCEL_NL) -> bytes:
+    """(campaign slug or "algemeen", day, channel, count) rows: keyword messages by SMS and WhatsApp."""
+    return write_csv(("campaign", "day", "channel", "messages"), rows, fmt)
+
+
 def filename(kind: str, start: date, end: date, fmt: str = EXCEL_NL) -> str:
     """e.g. praatmee-posts-2026-10-27-2026-11-25.csv (…-rfc4180.csv for the other flavour)."""
     _check(fmt)
@@ -194,7 +199,8 @@ def _listening(responses: ResponseFigures) -> dict:
 
 
 def as_json(period: PeriodFigures, threads: Sequence[ThreadFigures] = (),
-            scans: Iterable[tuple[str, date, int]] = ()) -> dict:
+            scans: Iterable[tuple[str, date, int]] = (),
+            keyword_messages: Iterable[tuple[str, date, str, int]] = ()) -> dict:
     """The same figures as the CSV files, as plain JSON types (no figure is null-ed into 0)."""
     return {
         "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
@@ -210,4 +216,6 @@ def as_json(period: PeriodFigures, threads: Sequence[ThreadFigures] = (),
                      "outcome": t.has_outcome, "outcome_in_thread": t.outcome_in_thread,
                      "days_to_first_outcome": t.days_to_first_outcome} for t in threads],
         "scans": [{"campaign": slug, "day": day.isoformat(), "scans": count} for slug, day, count in scans],
+        "keyword_messages": [{"campaign": name, "day": day.isoformat(), "channel": channel, "messages": count}
+                             for name, day, channel, count in keyword_messages],
     }

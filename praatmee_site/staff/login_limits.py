@@ -72,8 +72,9 @@ class KeyRing:
     """
 
     def __init__(self, shared: Storage | None = None, *, clock: Callable[[], float] | None = None,
-                 reread_seconds: float = 60.0):
+                 reread_seconds: float = 60.0, purpose: str = "login"):
         self.shared = shared
+        self.purpose = purpose  # each user of a key ring (staff logins, SMS senders) has keys of its own
         self.clock = clock or (lambda: time.time())  # looked up at each call, as the storage does
         self.reread_seconds = reread_seconds
         self._keys: dict[int, tuple[float, bytes]] = {}
@@ -102,7 +103,7 @@ class KeyRing:
             return key
 
     def _shared_key(self, period: int, make: bool) -> bytes | None:
-        name = self.shared.prefixed_key(f"praatmee:login-key:{period}")
+        name = self.shared.prefixed_key(f"praatmee:{self.purpose}-key:{period}")
         try:
             connection = self.shared.get_connection()
             if make:
@@ -116,8 +117,9 @@ class KeyRing:
 class Counters:
     """`limits` storage calls, with a per-process MemoryStorage while the shared one is unreachable."""
 
-    def __init__(self, storage: Storage, *, retry_seconds: float = 5.0):
+    def __init__(self, storage: Storage, *, retry_seconds: float = 5.0, what: str = "login limits"):
         self.storage = storage
+        self.what = what
         self.fallback = MemoryStorage() if not isinstance(storage, MemoryStorage) else None
         self.retry_seconds = retry_seconds
         self._retry_at = 0.0
@@ -131,13 +133,13 @@ class Counters:
                 result = getattr(self.storage, name)(*args)
             except self.storage.base_exceptions as exc:
                 if not self._down:
-                    log.warning("login limits: storage unreachable (%s), counting in this process meanwhile",
-                                exc.__class__.__name__)
+                    log.warning("%s: storage unreachable (%s), counting in this process meanwhile",
+                                self.what, exc.__class__.__name__)
                 self._down, self._retry_at = True, time.monotonic() + self.retry_seconds
                 return getattr(self.fallback, name)(*args)
             if self._down:
                 self._down = False
-                log.warning("login limits: storage is back")
+                log.warning("%s: storage is back", self.what)
             return result
         return getattr(self.storage, name)(*args)
 

@@ -57,7 +57,8 @@ def configure(app: Flask, test_config: dict | None) -> None:
     if test_config:
         app.config.from_mapping(test_config)
     for name in ("SECRET_KEY", "ACCOUNT", "MASTODON_URL", "PUBLIC_URL", "MASTODON_TOKEN", "SMS_NUMBER",
-                 "SMS_KEYWORD", "DATABASE_URL", "MEDIA_URL", "MASTODON_WRITE_TOKEN"):
+                 "WHATSAPP_NUMBER", "DATABASE_URL", "MEDIA_URL", "MASTODON_WRITE_TOKEN",
+                 *(n for names in config_module.SMS_GATEWAYS.values() for n in names)):
         # from_prefixed_env parses JSON, so PRAATMEE_SMS_NUMBER=4444 arrives as an int.
         if app.config.get(name) is not None and not isinstance(app.config[name], str):
             app.config[name] = str(app.config[name])
@@ -137,7 +138,7 @@ def configure_http(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import events, moderation, reply, residents, results, staff
+    from . import events, moderation, reply, residents, results, sms, staff
     from . import staff_outcomes  # noqa: F401 - its routes (outcomes, issue 16) are on the staff blueprint
     reply.init_app(app)
     moderation.init_app(app)
@@ -145,6 +146,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(events.bp)
     results.init_app(app)
     staff.init_app(app)
+    sms.init_app(app)
 
 
 def register_cli(app: Flask) -> None:

@@ -16,6 +16,7 @@ from ..campaigns import posters
 from . import printed
 from ..clock import local_time
 from ..messages import N_
+from ..sms import counts as keyword_counts
 from ..staff.accounts import StaffDirectory, StaffError, normalise_email
 from .services import current_db, current_home_server, current_publisher
 
@@ -68,6 +69,8 @@ def campaign_fields(required: bool):
         click.option("--start", "starts_on", metavar="YYYY-MM-DD", help="First day (scans count before it too)."),
         click.option("--end", "ends_on", metavar="YYYY-MM-DD",
                      help="Last day; after it /c/<slug> shows the current conversation."),
+        click.option("--keyword", "keyword", metavar="WORD",
+                     help="2-20 letters and digits: texting PRAATMEE WORD answers with this campaign's link."),
     ]
 
     def decorate(command):
@@ -172,6 +175,7 @@ def campaign_show(slug: str) -> None:
         ("input text", campaign.input_text or "(the site's own)"),
         ("start", campaign.starts_on.isoformat() if campaign.starts_on else "-"),
         ("end", campaign.ends_on.isoformat() if campaign.ends_on else "-"),
+        ("keyword", f"PRAATMEE {campaign.keyword}" if campaign.keyword else "-"),
         ("created", _moment(campaign.created_at)),
         ("updated", _moment(campaign.updated_at)),
     ]
@@ -183,6 +187,10 @@ def campaign_show(slug: str) -> None:
                f"last 7 days {scans.last_7_days}, total {scans.all_time}")
     for day, count in campaigns.scans_per_day(current_db(), campaign):
         click.echo(f"  {day.isoformat()}  {count}")
+    messages = keyword_counts.totals(current_db(), campaign.id, today)
+    click.echo("Text messages (no phone number is kept): " + "; ".join(
+        f"{channel.channel} today {channel.today}, last 7 days {channel.last_7_days}, total {channel.all_time}"
+        for channel in messages))
 
 
 def _moment(value: datetime) -> str:

@@ -39,6 +39,8 @@ def guide():
         campaigns=campaigns.active(current_db(), campaigns.today()),
         campaign_call=lambda campaign: campaigns.call_to_action(campaign, current_lang()),
         campaign_call_lang=lambda campaign: campaigns.call_to_action_lang(campaign, current_lang()),
+        keyword_line=lambda campaign=None: printed.keyword_line(campaign, config),
+        whatsapp_link=lambda campaign=None: printed.whatsapp_link(campaign, config),
     )
 
 
@@ -52,7 +54,7 @@ def _active_campaign_or_404(slug: str):
 
 
 def kiosk_page(*, address: str, call_to_action: str, call_to_action_lang: str,
-               thread_reference: str | None = None, campaign_slug: str | None = None):
+               thread_reference: str | None = None, campaign_slug: str | None = None, campaign=None):
     """Full screen for a tablet on the table: CTA, a QR code of `address`, the short link, new replies."""
     home = current_home_server()
     conversation = home.conversation(thread_reference)
@@ -73,6 +75,7 @@ def kiosk_page(*, address: str, call_to_action: str, call_to_action_lang: str,
         moderation_version=home.moderation.version(),
         outcome=newest_outcome(conversation, campaign_slug),
         refresh_seconds=max(1, int(current_app.config["KIOSK_REFRESH"])),
+        keyword_line=printed.keyword_line(campaign, current_app.config),
     )
 
 
@@ -97,7 +100,8 @@ def kiosk_campaign(slug: str):
     return kiosk_page(address=campaigns.public_url(current_app.config["PUBLIC_URL"], campaign.slug),
                       call_to_action=campaigns.call_to_action(campaign, current_lang()),
                       call_to_action_lang=campaigns.call_to_action_lang(campaign, current_lang()),
-                      thread_reference=campaign.thread_url or None, campaign_slug=campaign.slug)
+                      thread_reference=campaign.thread_url or None, campaign_slug=campaign.slug,
+                      campaign=campaign)
 
 
 @bp.get("/hulp/flyer/<slug>.pdf")

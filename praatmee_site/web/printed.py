@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import lru_cache
+from urllib.parse import quote
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -15,7 +16,7 @@ from flask_babel import gettext as _
 from .. import campaigns
 from ..campaigns import posters
 from ..campaigns.posters import PosterSpec, PosterText
-from ..config import short_link
+from ..config import phone_digits, short_link
 from ..db import Campaign
 
 # What `--lang` (and the staff form) offers: one language, or both with Dutch first.
@@ -24,11 +25,41 @@ LANGUAGES: dict[str, tuple[str, ...]] = {"nl": ("nl",), "en": ("en",), "nl+en": 
 REASON_MAX = 90
 
 
+KEYWORD = "PRAATMEE"
+
+
+def keyword_message(campaign: Campaign | None) -> str:
+    """What to send: "PRAATMEE", or "PRAATMEE BIEB" for a campaign with its own word."""
+    return f"{KEYWORD} {campaign.keyword}" if campaign is not None and campaign.keyword else KEYWORD
+
+
+def keyword_line(campaign: Campaign | None, config: Mapping) -> str | None:
+    """"Stuur PRAATMEE BIEB naar 4444", in the current language; None when no number is configured."""
+    sms, whatsapp = config.get("SMS_NUMBER"), config.get("WHATSAPP_NUMBER")
+    message = keyword_message(campaign)
+    if sms and whatsapp and phone_digits(sms) == phone_digits(whatsapp):
+        return _("Text %(message)s to %(number)s (SMS or WhatsApp)", message=message, number=sms)
+    if sms and whatsapp:
+        return _("Text %(message)s to %(sms)s (SMS) or %(whatsapp)s (WhatsApp)", message=message, sms=sms,
+                 whatsapp=whatsapp)
+    if sms:
+        return _("Text %(message)s to %(number)s", message=message, number=sms)
+    if whatsapp:
+        return _("Send %(message)s by WhatsApp to %(number)s", message=message, number=whatsapp)
+    return None
+
+
+def whatsapp_link(campaign: Campaign | None, config: Mapping) -> str | None:
+    """https://wa.me/<number>?text=PRAATMEE%20BIEB: WhatsApp opens with the message typed in."""
+    number = config.get("WHATSAPP_NUMBER")
+    if not number:
+        return None
+    return f"https://wa.me/{phone_digits(number)}?text={quote(keyword_message(campaign))}"
+
+
 def poster_text(campaign: Campaign, lang: str, config: Mapping) -> PosterText:
     with force_locale(lang):
-        sms = None
-        if config.get("SMS_KEYWORD") and config.get("SMS_NUMBER"):
-            sms = _("Text %(keyword)s to %(number)s", keyword=config["SMS_KEYWORD"], number=config["SMS_NUMBER"])
+        sms = keyword_line(campaign, config)
         link = short_link(config["PUBLIC_URL"])
         # The last line is the reason to join: the campaign's own "what happens with your input"
         # when it is one short line that prints, else the general promise.

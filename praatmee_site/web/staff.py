@@ -25,6 +25,7 @@ from .. import campaigns, kpi, outcomes
 from ..campaigns import posters
 from ..kpi import charts, exports
 from ..messages import N_
+from ..sms import counts as keyword_counts
 from ..staff.accounts import StaffDirectory, audit_log, record
 from ..staff.login_limits import KeyRing, LoginLimits, Wait
 from . import printed
@@ -284,7 +285,34 @@ def campaign(slug: str):
         ended=campaigns.has_ended(campaign, day),
         url=campaigns.public_url(current_app.config["PUBLIC_URL"], campaign.slug),
         print_cards=[_print_card(key) for key in PRINT_CARDS], languages=printed.LANGUAGES,
+        keyword_totals=keyword_counts.totals(db, campaign.id, day), channel_names=_channel_names(),
+        keyword_days=_keyword_days_table(keyword_counts.per_day(db, campaign.id)),
     )
+
+
+def _channel_names() -> dict[str, str]:
+    return {"sms": _("SMS"), "whatsapp": _("WhatsApp")}
+
+
+def _keyword_days_table(days) -> charts.Table:
+    names = _channel_names()
+    return charts.Table(
+        _("Text messages per day"), _("Keyword messages per day, per channel."), _("Day"),
+        tuple(charts.Column(names[channel]) for channel in keyword_counts.CHANNELS),
+        tuple(charts.Row(day.isoformat(), tuple(per_channel[c] for c in keyword_counts.CHANNELS))
+              for day, per_channel in days))
+
+
+def _keyword_campaigns_table(rows, start: date, end: date) -> charts.Table:
+    names = _channel_names()
+    return charts.Table(
+        _("Text messages (Stuur PRAATMEE)"),
+        _("Keyword messages per campaign and channel from %(start)s to %(end)s; “general” is PRAATMEE without "
+          "a campaign's word.", start=start.isoformat(), end=end.isoformat()),
+        _("Campaign"), tuple(charts.Column(names[channel]) for channel in keyword_counts.CHANNELS),
+        tuple(charts.Row(_("general") if name == keyword_counts.GENERAL_NAME else name,
+                         tuple(per_channel[c] for c in keyword_counts.CHANNELS))
+              for name, per_channel in keyword_counts.per_campaign(rows)))
 
 
 def _print_card(key: str) -> dict:
@@ -437,7 +465,7 @@ def campaign_download(slug: str, name: str):
 
 # --- KPIs ---------------------------------------------------------------------------------------
 
-CSV_KINDS = ("posts", "accounts", "new-accounts", "scans", "listening")
+CSV_KINDS = ("posts", "accounts", "new-accounts", "scans", "listening", "keywords")
 EARLIEST = date(2020, 1, 1)  # before the city was on Mastodon; also keeps date arithmetic in range
 
 
@@ -497,6 +525,7 @@ def kpis():
         period, caption=_("New accounts per week"), label_header=_("Week"), header=_("New accounts"),
         description=_("Accounts that replied for the first time, per ISO week, from %(start)s to %(end)s.",
                       start=start.isoformat(), end=end.isoformat()))
+    keywords = _keyword_campaigns_table(keyword_counts.between(current_db(), start, end), start, end)
     run = kpi.last_run(current_db())
     return render_template(
         "staff/kpis.html", start=start, end=end, period=period, threads=threads, run=run,
@@ -504,7 +533,8 @@ def kpis():
         tables=[(replies, _chart(charts.bar_chart(replies, chart_id="chart-replies"))),
                 (interaction, _chart(charts.grouped_bar_chart(interaction, chart_id="chart-interaction",
                                                               columns=(1, 2), count_column=0))),
-                (weeks, _chart(charts.bar_chart(weeks, chart_id="chart-weeks")))],
+                (weeks, _chart(charts.bar_chart(weeks, chart_id="chart-weeks"))),
+                (keywords, _chart(charts.grouped_bar_chart(keywords, chart_id="chart-keywords")))],
         csv_kinds=CSV_KINDS, formats=exports.FORMATS, format_number=kpi.format_number,
         moderation=moderation_views.kpi_figures(),
     )
@@ -546,6 +576,7 @@ def kpi_csv(kind: str):
         "new-accounts": lambda: exports.new_accounts_csv(period, fmt),
         "scans": lambda: exports.scans_csv(campaigns.scans_between(current_db(), start, end), fmt),
         "listening": lambda: exports.listening_csv(period, threads, fmt),
+        "keywords": lambda: exports.keyword_messages_csv(keyword_counts.between(current_db(), start, end), fmt),
     }[kind]()
     response = current_app.response_class(data, content_type=exports.MEDIA_TYPES[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{exports.filename(kind, start, end, fmt)}"'
@@ -556,7 +587,8 @@ def kpi_csv(kind: str):
 def kpi_json():
     start, end = _period()
     period, threads = _figures(start, end)
-    return exports.as_json(period, threads, campaigns.scans_between(current_db(), start, end))
+    return exports.as_json(period, threads, campaigns.scans_between(current_db(), start, end),
+                           keyword_messages=keyword_counts.between(current_db(), start, end))
 
 
 # Moderation's staff pages live in their own module, on this blueprint (behind the same login).

@@ -1,7 +1,7 @@
 """Moderation: what staff hid (a reply, an account, a server), what they approved, and one version.
 
 Revision ID: 0005
-Revises: 0006
+Revises: 0007
 Created: 2026-12-02
 
 `moderation_state` holds one row whose `version` changes with every moderation action, so every
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
