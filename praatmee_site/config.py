@@ -82,7 +82,15 @@ DEFAULTS: dict[str, object] = {
     # Optional shared state for several app instances: the home-server cache and the rate limits.
     # None: both live in each process, as on a single machine.
     "REDIS_URL": None,
+    # Moderation (issue 15). Which replies a kiosk screen in a public place shows: "all" (every reply
+    # not hidden), "approved" (only those staff approved or the city's account favourited) or "none".
+    "KIOSK_REPLIES": "approved",
+    # Replies from accounts younger than this many days (when they replied) wait for approval before
+    # any page shows them. 0 or unset: off.
+    "HOLD_NEW_ACCOUNTS_DAYS": 0,
 }
+
+KIOSK_REPLIES_MODES = ("all", "approved", "none")
 
 BOOLEAN = {"DEMO", "ALLOW_PRIVATE_HOSTS"}
 NUMBERS = {"CONNECT_TIMEOUT", "READ_TIMEOUT", "CACHE_TTL", "INSTANCE_CACHE_TTL", "PROXIES", "KIOSK_REFRESH", "PAGE_CACHE",
@@ -194,6 +202,7 @@ def validate(config: dict) -> None:
                 "PRAATMEE_SECRET_KEY is not set: set it to a long random string, "
                 "e.g. PRAATMEE_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')."
             )
+    _moderation(config)
     write_token = config.get("MASTODON_WRITE_TOKEN")
     if write_token is not None and not isinstance(write_token, str):
         write_token = str(write_token)
@@ -248,6 +257,20 @@ def _contact(config: dict) -> None:
 def tel_number(phone: str) -> str:
     """A phone number as a `tel:` link dials it: digits and a leading +, nothing else."""
     return ("+" if phone.strip().startswith("+") else "") + re.sub(r"[^0-9]", "", phone)
+
+
+def _moderation(config: dict) -> None:
+    mode = str(config.get("KIOSK_REPLIES") or "").strip().lower()
+    if mode not in KIOSK_REPLIES_MODES:
+        raise ConfigError(f"PRAATMEE_KIOSK_REPLIES must be all, approved or none (got {config.get('KIOSK_REPLIES')!r}).")
+    config["KIOSK_REPLIES"] = mode
+    days = config.get("HOLD_NEW_ACCOUNTS_DAYS")
+    text = "" if days is None else str(days).strip()
+    # bool is an int in Python, and from_prefixed_env turns "true" into True: not a number of days.
+    if isinstance(days, bool) or not (text == "" or (text.isdigit() and int(text) <= 3650)):
+        raise ConfigError("PRAATMEE_HOLD_NEW_ACCOUNTS_DAYS must be a whole number of days (0 to 3650; 0: off), "
+                          f"e.g. 7 (got {days!r}).")
+    config["HOLD_NEW_ACCOUNTS_DAYS"] = int(text or 0)
 
 
 def _validate_sms(config: dict) -> None:

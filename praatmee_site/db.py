@@ -18,8 +18,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import (Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, delete,
-                        event, inspect, text)
+from sqlalchemy import (Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint,
+                        create_engine, delete, event, inspect, text)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
@@ -114,6 +114,12 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
+def record(session, actor: str, action: str, subject: str, detail: str = "") -> None:
+    """Add an audit entry inside the caller's transaction, so a change and its record land together."""
+    session.add(AuditEntry(at=utcnow(), actor=actor[:320], action=action[:60], subject=subject[:200],
+                           detail=detail[:2000]))
+
+
 class KpiPostSnapshot(Base):
     """A post's public counts on one day (Europe/Amsterdam): one row per post per day, upserted.
 
@@ -166,6 +172,41 @@ class KpiRun(Base):
     stop_reason: Mapped[str] = mapped_column(String(40), default="")
 
 
+class ModerationHide(Base):
+    """One reply, one account or one whole server hidden from our pages: what, why, by whom, when.
+
+    `target` is the reply's status id on the home server, the account as user@domain, or the domain.
+    Nothing of the reply itself (its text, the author's name) is kept: the URL says where it is.
+    """
+
+    __tablename__ = "moderation_hides"
+    __table_args__ = (UniqueConstraint("kind", "target"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # post, account, domain
+    target: Mapped[str] = mapped_column(String(320))
+    url: Mapped[str] = mapped_column(String(500), default="")
+    reason: Mapped[str] = mapped_column(String(500))
+    rule_id: Mapped[str] = mapped_column(String(40), default="")  # the home server's rule; "" for own words
+    staff: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ModerationApproval(Base):
+    """A reply staff approved: it may be shown on kiosks (and, when held for a new account, anywhere)."""
+
+    __tablename__ = "moderation_approvals"
+    status_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    url: Mapped[str] = mapped_column(String(500), default="")
+    staff: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ModerationState(Base):
+    """One row whose `version` changes with every moderation action: every worker compares it."""
+
+    __tablename__ = "moderation_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(40))
 class Outcome(Base):
     """What came of residents' input: one step of a campaign's or a thread's timeline (issue 16).
 

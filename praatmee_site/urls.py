@@ -8,6 +8,8 @@ They are not one rule, because the risks are not one risk:
 - `home_status_id`, `is_home_invite`: a campaign's thread or invite link must be *our own* home
   server's post or invite (https, the home host, port 443), because we fetch the one and print the
   other on posters.
+- `profile_acct`: the account a profile link names (`https://server/@user`, and on the home server
+  `https://home/@user@other.server`), for moderation, which only compares it with accounts it knows.
 - `is_city_decision`: an outcome's link to the decision: https on amsterdam.nl (or a subdomain),
   because residents follow it from a page that speaks for the city.
 - `https_origin_problem`: a setting (`PRAATMEE_MASTODON_URL`, …) is a plain https address.
@@ -29,7 +31,10 @@ from urllib.parse import urlsplit
 import idna
 
 _HEX_NUMBER = re.compile(r"0x[0-9a-f]*", re.IGNORECASE)
-_STATUS_PATH = re.compile(r"/(?:@[A-Za-z0-9_]+|users/[A-Za-z0-9_]+/statuses)/([0-9]{1,30})/?")
+# A post on the home server: /@name/<id> (also /@name@other.server/<id>, how it shows a post from
+# another server) or the ActivityPub form /users/name/statuses/<id>.
+_STATUS_PATH = re.compile(r"/(?:@[A-Za-z0-9_]+(?:@[A-Za-z0-9.-]+)?|users/[A-Za-z0-9_]+/statuses)/([0-9]{1,30})/?")
+_PROFILE_PATH = re.compile(r"/(?:@|users/)([A-Za-z0-9_.-]{1,64})(?:@([A-Za-z0-9.-]{1,253}))?/?")
 _STATUS_ID = re.compile(r"[0-9]{1,30}")
 _INVITE_PATH = re.compile(r"/invite/[A-Za-z0-9_-]{1,64}")
 
@@ -73,6 +78,35 @@ def home_status_id(reference: str, home_url: str) -> str | None:
         return None
     match = _STATUS_PATH.fullmatch(parts.path)
     return match.group(1) if match else None
+
+
+def profile_acct(url: str, home_url: str) -> str | None:
+    """``user@domain`` (lower case) for a profile link, or None when ``url`` is not one.
+
+    ``https://server/@user`` and ``https://server/users/user`` name user@server; the home server also
+    shows accounts of other servers as ``https://home/@user@other.server``. Only https, no port,
+    query, fragment or credentials. Nothing is fetched: callers compare the result with accounts
+    they already know.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if (parts.scheme != "https" or not parts.hostname or port not in (None, 443) or parts.query or parts.fragment
+            or parts.username is not None or parts.password is not None):
+        return None
+    match = _PROFILE_PATH.fullmatch(parts.path)
+    if match is None:
+        return None
+    user, domain = match.group(1), match.group(2)
+    if domain is not None and parts.hostname != urlsplit(home_url).hostname:
+        return None  # only the home server shows other servers' accounts under its own name
+    try:
+        domain = to_ascii_hostname(domain or parts.hostname)
+    except ValueError:
+        return None
+    return f"{user.lower()}@{domain}"
 
 
 def is_home_invite(url: str, home_url: str) -> bool:

@@ -144,6 +144,25 @@ def _only_loopback(connect_spy):
 
 
 @pytest.fixture(autouse=True)
+def _close_pooled_connections(monkeypatch):
+    """Every Database a test made (through create_app or directly) lives until the test ends, then
+    closes its pool. Left to the garbage collector, a PostgreSQL connection is closed at some moment
+    of this or a later test, which then fails on psycopg's ResourceWarning (warnings are errors here).
+    """
+    from praatmee_site.db import Database
+    made: list = []
+    original = Database.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        made.append(self)
+    monkeypatch.setattr(Database, "__init__", init)
+    yield
+    for database in made:
+        database.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
 def _drop_test_schemas():
     yield
     if POSTGRES_SCHEMAS is not None:

@@ -325,7 +325,7 @@ def test_kiosk_fits_the_screen_and_its_qr_scans_from_a_screenshot(demo_server, o
 def test_kiosk_refreshes_and_keeps_its_content_when_the_network_drops(make_app, live_server_for, mastodon,
                                                                      open_page):
     mastodon.standard()
-    server = live_server_for(make_app(KIOSK_REFRESH=1, CACHE_TTL=0))
+    server = live_server_for(make_app(KIOSK_REFRESH=1, CACHE_TTL=0, KIOSK_REPLIES="all"))
     page = open_page(server.url, width=1280, height=800, allow_hosts=(HOME,))
     page.goto(server.url + "/kiosk")
     assert "Een video" in page.inner_text(".kiosk-replies")

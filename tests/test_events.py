@@ -64,9 +64,9 @@ def test_guide_still_helps_when_mastodon_is_down(client, mastodon):
     assert "We kunnen social.test nu niet bereiken. Dit zijn de gewone stappen." in page.text
 
 
-def test_kiosk_shows_call_to_action_qr_short_link_and_the_three_newest_replies(client, mastodon):
+def test_kiosk_shows_call_to_action_qr_short_link_and_the_three_newest_replies(make_app, mastodon):
     mastodon.standard()
-    page = client.get("/kiosk").text
+    page = make_app(KIOSK_REPLIES="all").test_client().get("/kiosk").text  # every reply not hidden
     assert "<h1 dir=\"auto\">Stel je vraag aan het Innovatieteam</h1>" in page
     assert re.search(r'<svg [^>]*viewBox="0 0 \d+ \d+"[^>]*role="img"[^>]*aria-label="QR-code voor '
                      r'https://amsterdam.test/praatmee"', page)
@@ -86,12 +86,12 @@ def test_kiosk_has_no_navigation_chrome_and_refreshes_itself(client, mastodon):
     assert "style=" not in page
 
 
-def test_kiosk_content_warning_shows_only_the_warning(client, mastodon):
+def test_kiosk_content_warning_shows_only_the_warning(make_app, mastodon):
     context = fixture_json("thread_context.json")
     context["descendants"][5]["created_at"] = "2026-11-02T00:00:00.000Z"  # the reply with a warning, newest
     mastodon.standard()
     mastodon.mock.replace("GET", HOME + "/api/v1/statuses/100/context", json=context)
-    page = client.get("/kiosk").text
+    page = make_app(KIOSK_REPLIES="all").test_client().get("/kiosk").text
     assert re.search(r'Inhoudswaarschuwing: <span class="kiosk-text" lang="en" dir="auto">Over een ongeluk</span>', page)
     assert "Spoiler inside" not in page
 

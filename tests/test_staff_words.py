@@ -189,7 +189,8 @@ def test_the_campaign_page_shows_its_dates_as_a_period(make_app):
 
 DETAILS = {audit_sentences.TEXT: "OBA Oost", audit_sentences.FIELDS: "cta_nl, ends_on",
            audit_sentences.DAY: "2026-12-31", None: ""}
-SUBJECTS = {"campaign": "bieb-oost", "staff": "bob@amsterdam.test", "kpi": "OpenStad_HVA", "outcome": "outcome 12"}
+SUBJECTS = {"campaign": "bieb-oost", "staff": "bob@amsterdam.test", "kpi": "OpenStad_HVA", "outcome": "outcome 12",
+            "moderation": "https://mastodon.test/@x/9"}
 # Every sentence, by a person and from the command line, in both languages. A new action adds a line.
 EXPECTED = {
     "campaign.create": ("Anna maakte de campagne bieb-oost aan (OBA Oost)",
@@ -233,6 +234,37 @@ EXPECTED = {
                                "Outcome 12 could not be posted on Mastodon (tried by Anna)",
                                "Resultaat 12 kon niet op Mastodon geplaatst worden (geprobeerd door iemand via de "
                                "opdrachtregel)"),
+    "moderation.hide_post": ("Anna verborg de reactie https://mastodon.test/@x/9 (OBA Oost)",
+                             "Anna hid the reply https://mastodon.test/@x/9 (OBA Oost)",
+                             "Iemand via de opdrachtregel verborg de reactie https://mastodon.test/@x/9 (OBA Oost)"),
+    "moderation.hide_account": ("Anna verborg alle berichten van het account https://mastodon.test/@x/9 (OBA Oost)",
+                                "Anna hid every post of the account https://mastodon.test/@x/9 (OBA Oost)",
+                                "Iemand via de opdrachtregel verborg alle berichten van het account "
+                                "https://mastodon.test/@x/9 (OBA Oost)"),
+    "moderation.hide_domain": ("Anna verborg alle berichten van de server https://mastodon.test/@x/9 (OBA Oost)",
+                               "Anna hid every post from the server https://mastodon.test/@x/9 (OBA Oost)",
+                               "Iemand via de opdrachtregel verborg alle berichten van de server "
+                               "https://mastodon.test/@x/9 (OBA Oost)"),
+    "moderation.unhide_post": ("Anna liet de reactie https://mastodon.test/@x/9 weer zien",
+                               "Anna showed the reply https://mastodon.test/@x/9 again",
+                               "Iemand via de opdrachtregel liet de reactie https://mastodon.test/@x/9 weer zien"),
+    "moderation.unhide_account": ("Anna liet de berichten van het account https://mastodon.test/@x/9 weer zien",
+                                  "Anna showed the posts of the account https://mastodon.test/@x/9 again",
+                                  "Iemand via de opdrachtregel liet de berichten van het account "
+                                  "https://mastodon.test/@x/9 weer zien"),
+    "moderation.unhide_domain": ("Anna liet de berichten van de server https://mastodon.test/@x/9 weer zien",
+                                 "Anna showed the posts from the server https://mastodon.test/@x/9 again",
+                                 "Iemand via de opdrachtregel liet de berichten van de server "
+                                 "https://mastodon.test/@x/9 weer zien"),
+    "moderation.approve": ("Anna keurde de reactie https://mastodon.test/@x/9 goed voor kioskschermen",
+                           "Anna approved the reply https://mastodon.test/@x/9 for kiosk screens",
+                           "Iemand via de opdrachtregel keurde de reactie https://mastodon.test/@x/9 goed voor "
+                           "kioskschermen"),
+    "moderation.withdraw_approval": ("Anna trok de goedkeuring voor kioskschermen van de reactie "
+                                     "https://mastodon.test/@x/9 in",
+                                     "Anna withdrew the kiosk approval of the reply https://mastodon.test/@x/9",
+                                     "Iemand via de opdrachtregel trok de goedkeuring voor kioskschermen van de reactie "
+                                     "https://mastodon.test/@x/9 in"),
 }
 
 

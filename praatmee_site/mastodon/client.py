@@ -17,7 +17,7 @@ from ..kept import KeptCopies
 from ..urls import home_status_id
 from .cache import Fetched, UpstreamCache
 from .entities import (BadResponse, MastodonError, NotFound, RateLimited, Timeout, Unavailable, _checked,
-                       _checked_instance, build_thread, parse_account, parse_context, parse_instance, parse_status,
+                       _checked_instance, build_thread, parse_account, parse_accounts, parse_context, parse_instance, parse_status,
                        parse_statuses, parse_time)
 
 # --- thread references --------------------------------------------------------------------------
@@ -211,6 +211,13 @@ class MastodonClient:
 
     def context(self, status_id: str, *, fresh: bool = False) -> Result:
         return self.fetch(f"/api/v1/statuses/{status_id}/context", parse=parse_context, fresh=fresh)
+
+    def favourited_by(self, status_id: str) -> Result:
+        """Who favourited a public post: public in Mastodon's API (no token needed), newest first.
+
+        One page of at most 80 accounts; a post with more favourites than that is read no further.
+        """
+        return self.fetch(f"/api/v1/statuses/{status_id}/favourited_by", {"limit": 80}, parse=parse_accounts)
 
     def instance(self) -> Result:
         try:

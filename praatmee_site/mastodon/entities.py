@@ -68,6 +68,9 @@ class Account:
     url: str
     bot: bool = False
     emojis: tuple[Emoji, ...] = ()
+    # The day the account was made, as the home server says (Mastodon gives midnight UTC of that day;
+    # for an account on another server, what that server claimed, or when ours first saw it).
+    created_at: datetime | None = None
 
     @property
     def name(self) -> str:
@@ -235,7 +238,19 @@ def parse_account(raw: Any) -> Account:
         url=_http_url(raw.get("url")),
         bot=raw.get("bot") is True,
         emojis=_emojis(raw.get("emojis")),
+        created_at=parse_time(raw.get("created_at")),
     )
+
+
+def parse_accounts(raw: Any) -> tuple[Account, ...]:
+    """A list of accounts (e.g. who favourited a post); a malformed entry is left out."""
+    found = []
+    for item in _require(raw, list, "a list of accounts"):
+        try:
+            found.append(parse_account(item))
+        except BadResponse:
+            continue
+    return tuple(found)
 
 
 def _media(raw: Any) -> tuple[MediaAttachment, ...]:

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..db import AuditEntry, Database, StaffAccount, utcnow
+from ..db import AuditEntry, Database, StaffAccount, record, utcnow
 from .audit_sentences import CLI_ACTOR
 
 MIN_PASSWORD_LENGTH = 12
@@ -145,13 +145,10 @@ class Audit:
     detail: str
 
 
-def record(session, actor: str, action: str, subject: str, detail: str = "") -> None:
-    """Add an entry inside the caller's transaction, so a change and its record land together.
-
-    Every `action` needs a sentence in `audit_sentences.SENTENCES` (a test checks the code for it).
-    """
-    session.add(AuditEntry(at=utcnow(), actor=actor[:320], action=action, subject=subject[:200],
-                           detail=detail[:2000]))
+# `record(session, actor, action, subject, detail)`, imported above, adds an entry inside the caller's
+# transaction, so a change and its record land together; it lives in `db` so that moderation, below
+# this package, records its actions the same way. Every `action` needs a sentence in
+# `audit_sentences.SENTENCES` (a test checks the code for it).
 
 
 def log_action(database: Database, actor: str, action: str, subject: str, detail: str = "") -> None:

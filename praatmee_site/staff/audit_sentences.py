@@ -54,6 +54,18 @@ SENTENCES: dict[str, Sentence] = {
                                   subject_prefix="outcome "),
     "outcome.publish_failed": Sentence(N_("Outcome %(subject)s could not be posted on Mastodon (tried by %(who)s)"),
                                        subject_prefix="outcome "),
+    # Moderation: the subject is the post, account or server; the detail says what and why.
+    "moderation.hide_post": Sentence(N_("%(who)s hid the reply %(subject)s (%(detail)s)"), TEXT,
+                                     N_("%(who)s hid the reply %(subject)s")),
+    "moderation.hide_account": Sentence(N_("%(who)s hid every post of the account %(subject)s (%(detail)s)"), TEXT,
+                                        N_("%(who)s hid every post of the account %(subject)s")),
+    "moderation.hide_domain": Sentence(N_("%(who)s hid every post from the server %(subject)s (%(detail)s)"), TEXT,
+                                       N_("%(who)s hid every post from the server %(subject)s")),
+    "moderation.unhide_post": Sentence(N_("%(who)s showed the reply %(subject)s again")),
+    "moderation.unhide_account": Sentence(N_("%(who)s showed the posts of the account %(subject)s again")),
+    "moderation.unhide_domain": Sentence(N_("%(who)s showed the posts from the server %(subject)s again")),
+    "moderation.approve": Sentence(N_("%(who)s approved the reply %(subject)s for kiosk screens")),
+    "moderation.withdraw_approval": Sentence(N_("%(who)s withdrew the kiosk approval of the reply %(subject)s")),
 }
 # An action nobody wrote a sentence for yet still reads as something, never as an error page.
 UNKNOWN = Sentence(N_("%(who)s: %(action)s %(subject)s (%(detail)s)"), TEXT, N_("%(who)s: %(action)s %(subject)s"))

@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale, gettext
 
-from .. import campaigns, outcomes
+from .. import campaigns, moderation, outcomes
 from ..campaigns import posters
 from . import printed
 from ..clock import local_time
@@ -426,6 +426,129 @@ def staff_password(email: str) -> None:
     click.echo(f"The password of {email.strip().lower()} is changed.")
 
 
+# --- moderation -------------------------------------------------------------------------------
+# Bad input (a link that names no reply or account we show, an unknown account, a malformed link or
+# server name, no reason) changes nothing and says why in English and Dutch, as on the staff pages.
+
+moderation_cli = AppGroup("moderation", help="Hide replies, accounts or servers from our pages; approve for kiosks.")
+
+
+def _refuse_moderation(error: moderation.ModerationError) -> click.ClickException:
+    return click.ClickException("\n".join(
+        _both_languages(problem.message, **problem.params) for problem in error.problems))
+
+
+def _moderation_references() -> tuple[str, ...]:
+    return tuple(campaigns.thread_status_ids(current_db(), current_app.config["MASTODON_URL"]))
+
+
+def _changed_everywhere() -> None:
+    current_home_server().moderation.refresh()
+
+
+@moderation_cli.command("hide")
+@click.argument("url", required=False)
+@click.option("--domain", help="Hide every post from this server, e.g. spam.example (instead of URL).")
+@click.option("--reason", required=True, metavar="TEXT",
+              help="A rule of the home server by its number (1, 2, … as the house rules list them) or its "
+                   f"text, or your own words (at most {moderation.REASON_MAX} characters).")
+def moderation_hide(url: str | None, domain: str | None, reason: str) -> None:
+    """Hide a reply (URL of a post) or every post of an account (URL of the account) from our pages."""
+    home = current_home_server()
+    if bool(url) == bool(domain):
+        raise click.UsageError(_both_languages(N_("Give either the link of a post or account, or --domain")))
+    try:
+        chosen = moderation.reason_from_text(reason, home.registration("nl").rules)
+        target = (moderation.domain_target(domain, home.domain) if domain
+                  else home.find_target(url, _moderation_references()))
+    except moderation.ModerationError as error:
+        raise _refuse_moderation(error) from None
+    result = moderation.ModerationStore(current_db()).hide(target, chosen, staff=CLI_ACTOR)
+    _changed_everywhere()
+    what = {"post": "the reply", "account": "every post of", "domain": "every post from the server"}[target.kind]
+    if not result.changed:
+        click.echo(f"Already hidden: {what} {target.label} (by {result.hide.staff}, reason: {result.hide.reason}).")
+        return
+    click.echo(f"Hidden: {what} {target.label} (reason: {chosen.text}). It is gone from every page and kiosk "
+               "within seconds; `moderation unhide` undoes it.")
+
+
+@moderation_cli.command("unhide")
+@click.argument("url", required=False)
+@click.option("--domain", help="Show the posts of this server again.")
+def moderation_unhide(url: str | None, domain: str | None) -> None:
+    """Undo a hide: the URL of the post or account as it was hidden, or --domain DOMAIN."""
+    if bool(url) == bool(domain):
+        raise click.UsageError(_both_languages(N_("Give either the link of a post or account, or --domain")))
+    home = current_home_server()
+    store = moderation.ModerationStore(current_db())
+    try:
+        if domain:
+            key = moderation.normalise_domain(domain)
+            result = store.unhide_target("domain", key, staff=CLI_ACTOR, label=key)
+        else:
+            result = store.unhide(_hidden_by_link(home, store, url), staff=CLI_ACTOR)
+    except moderation.ModerationError as error:
+        raise _refuse_moderation(error) from None
+    _changed_everywhere()
+    click.echo(f"Shown again: {result.hide.url or result.hide.target} (it was hidden by {result.hide.staff}).")
+
+
+def _hidden_by_link(home, store, url: str) -> int:
+    """The hide a link names: by the link it was hidden with, or by the post or account it names."""
+    url = url.strip()
+    hides = store.load().hides
+    for hide in hides:
+        if hide.url and hide.url == url:
+            return hide.id
+    try:
+        target = home.find_target(url, _moderation_references())
+    except moderation.ModerationError as error:
+        if error.problems[0].code not in ("not_shown", "unknown_account", "lookup_failed"):
+            raise
+        target = None
+    for hide in hides:
+        if target is not None and (hide.kind, hide.target) == (target.kind, target.key):
+            return hide.id
+    raise moderation.refuse("url", "not_hidden", value=" ".join(url.split())[:moderation.URL_MAX])
+
+
+@moderation_cli.command("approve")
+@click.argument("url")
+def moderation_approve(url: str) -> None:
+    """Approve a reply for kiosks (PRAATMEE_KIOSK_REPLIES=approved), and for every page if it was held."""
+    home = current_home_server()
+    try:
+        link = moderation.require_link(url)
+        reply = home.find_reply(link, _moderation_references())
+        if reply is None:
+            raise moderation.refuse("url", "not_reply", value=link)
+    except moderation.ModerationError as error:
+        raise _refuse_moderation(error) from None
+    result = moderation.ModerationStore(current_db()).approve(reply, staff=CLI_ACTOR)
+    _changed_everywhere()
+    if result.changed:
+        click.echo(f"Approved for kiosks: {reply.url or reply.id}.")
+    else:
+        click.echo(f"Already approved: {reply.url or reply.id} (by {result.approval.staff}).")
+
+
+@moderation_cli.command("list")
+def moderation_list() -> None:
+    """What is hidden (by whom, when, why) and what is approved for kiosks."""
+    rules = moderation.ModerationStore(current_db()).load()
+    config = current_app.config
+    click.echo(f"Kiosk replies: {config['KIOSK_REPLIES']}; new accounts held: "
+               + (f"{config['HOLD_NEW_ACCOUNTS_DAYS']} days" if config["HOLD_NEW_ACCOUNTS_DAYS"] else "off"))
+    if not rules.hides:
+        click.echo("Nothing is hidden.")
+    for hide in sorted(rules.hides, key=lambda h: (h.at, h.id), reverse=True):
+        what = {"post": "reply", "account": f"account @{hide.target}", "domain": f"server {hide.target}"}[hide.kind]
+        click.echo(f"hidden  {what}  {hide.url or hide.target}")
+        click.echo(f"        by {hide.staff}, {_moment(hide.at)}; reason: {hide.reason}"
+                   + (f" (rule {hide.rule_id})" if hide.rule_id else ""))
+    for approval in sorted(rules.approvals, key=lambda a: a.at, reverse=True):
+        click.echo(f"approved  {approval.url or approval.status_id}  by {approval.staff}, {_moment(approval.at)}")
 # --- outcomes ("Je zei, wij deden", issue 16) --------------------------------------------------
 
 outcome_cli = AppGroup("outcome", help="Outcomes: what came of residents' input, per campaign or per thread.")
@@ -580,4 +703,5 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(campaign_cli)
     app.cli.add_command(kpi_cli)
     app.cli.add_command(staff_cli)
+    app.cli.add_command(moderation_cli)
     app.cli.add_command(outcome_cli)

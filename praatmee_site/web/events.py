@@ -5,7 +5,7 @@ the newest replies, and keeps its last content when the network drops (see stati
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -60,8 +60,10 @@ def kiosk_page(*, address: str, call_to_action: str, call_to_action_lang: str,
     The short link is the one the posters print (`amsterdam.nl/praatmee`), or its English page
     (`…/praatmee/en`) on /en/kiosk: a campaign's long address is in the QR code only.
     """
-    conversation = current_home_server().conversation(thread_reference)
-    newest = sorted(conversation.replies, key=lambda post: post.status.created_at, reverse=True)[:KIOSK_REPLIES]
+    home = current_home_server()
+    conversation = home.conversation(thread_reference)
+    # Moderated, and in a public place stricter still (PRAATMEE_KIOSK_REPLIES, default: approved only).
+    newest = home.kiosk_replies(conversation, current_app.config["KIOSK_REPLIES"], KIOSK_REPLIES)
     # The SVG is drawn by posters.qr_svg from our own URL; its one text, the label, is escaped there.
     qr = Markup(posters.qr_svg(address, _("QR code for %(address)s", address=address)))
     link = short_link(campaigns.entry_url(current_app.config["PUBLIC_URL"], current_lang()))
@@ -75,6 +77,8 @@ def kiosk_page(*, address: str, call_to_action: str, call_to_action_lang: str,
         short_link=link,
         conversation=conversation,
         newest=newest,
+        kiosk_replies=current_app.config["KIOSK_REPLIES"],
+        moderation_version=home.moderation.version(),
         outcome=newest_outcome(conversation, campaign_slug),
         refresh_seconds=max(1, int(current_app.config["KIOSK_REFRESH"])),
         keyword_line=printed.keyword_line(campaign, current_app.config),
@@ -100,6 +104,15 @@ def kiosk():
     return kiosk_page(address=kiosk_address(campaigns.entry_url(current_app.config["PUBLIC_URL"], current_lang())),
                       call_to_action=default_call_to_action(),
                       call_to_action_lang=default_call_to_action_lang())
+
+
+@bp.get("/kiosk/versie.json")
+def kiosk_version():
+    """The moderation version: a kiosk screen asks every second and reloads its replies when it moved,
+    so a reply staff hide leaves the screen within seconds, not at the next minute's refresh."""
+    response = jsonify(moderation=current_home_server().moderation.version())
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/kiosk/<slug>")

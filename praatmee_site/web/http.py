@@ -11,7 +11,7 @@ import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Hashable, Iterable, NamedTuple
+from typing import Callable, Hashable, Iterable, NamedTuple
 from urllib.parse import quote, urlencode, urlsplit
 
 from flask import Flask, current_app, g, jsonify, render_template, request
@@ -23,7 +23,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from ..config import short_link, tel_number
 from ..kept import KeptCopies
 from .extensions import babel, limiter
-from .services import current_db, current_home_server
+from .services import HOME_SERVER, current_db, current_home_server
 
 LANGUAGES = ("nl", "en")
 PUBLIC_FOR_A_MINUTE = "public, max-age=60"
@@ -144,15 +144,19 @@ class PageCache:
     Those pages carry nothing per visitor (no cookie, language from the URL) and are public for a
     minute anyway; a burst of scans at one event then costs one render a second per worker. It sits
     behind `ForwardedHeaders`, so the mount and scheme are the ones the app itself sees; the host
-    is not in the key, because nothing on these pages depends on it (every link is a path).
+    is not in the key, because nothing on these pages depends on it (every link is a path). A copy
+    made under other moderation rules (`version()`, the moderation version every worker sees) is
+    never answered: a hidden reply does not wait for the copy to expire.
     """
 
     PATHS = frozenset({"/", "/en", "/en/"})
 
-    def __init__(self, app, seconds: float, mounts: Iterable[str] = ("",), clock=time.monotonic):
+    def __init__(self, app, seconds: float, mounts: Iterable[str] = ("",), clock=time.monotonic,
+                 version: Callable[[], Hashable] = lambda: None):
         self.app = app
         self.seconds = seconds
         self.clock = clock
+        self.version = version
         # 3 paths × 2 schemes per mount: the real pool never needs to drop a live copy.
         self.copies = KeptPages(mounts, real=16, elsewhere=8)
 
@@ -167,7 +171,8 @@ class PageCache:
         # The scheme decides one header (Strict-Transport-Security), so https and the rest differ.
         key = (environ["PATH_INFO"], environ.get("wsgi.url_scheme") in ("https", "wss"))
         copy = self.copies.get(mount, key)
-        if copy is not None and self.clock() - copy[0] < self.seconds:
+        version = self.version()
+        if copy is not None and self.clock() - copy[0] < self.seconds and copy[4] == version:
             start_response(copy[1], list(copy[2]))
             return [copy[3]]
         captured = {}
@@ -184,7 +189,7 @@ class PageCache:
                 result.close()
         headers = captured.get("headers", [])
         if captured.get("status", "").startswith("200") and not any(k.lower() == "set-cookie" for k, _ in headers):
-            self.copies.put(mount, key, (self.clock(), captured["status"], list(headers), body))
+            self.copies.put(mount, key, (self.clock(), captured["status"], list(headers), body, version))
         return [body]
 
 
@@ -270,7 +275,10 @@ def init_app(app: Flask) -> None:
     mounts = expected_mounts(app.config["PUBLIC_URL"])
     app.wsgi_app = LanguagePrefix(RequestAsBrowsersSendIt(app.wsgi_app))
     if app.config["PAGE_CACHE"] > 0:
-        app.wsgi_app = app.extensions[PAGE_CACHE] = PageCache(app.wsgi_app, app.config["PAGE_CACHE"], mounts)
+        # Keyed by the moderation version too (read before the page is made, so never newer than it).
+        moderation_version = app.extensions[HOME_SERVER].moderation.version
+        app.wsgi_app = app.extensions[PAGE_CACHE] = PageCache(app.wsgi_app, app.config["PAGE_CACHE"], mounts,
+                                                              version=moderation_version)
     proxies = app.config["PROXIES"]
     if proxies:
         app.wsgi_app = ForwardedHeaders(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,

@@ -341,6 +341,7 @@ def campaign(slug: str):
         shown_post=shown.root, shown_problem=shown.problem,
         # Without a thread of its own the page shows the pinned post, which may be about something else.
         thread_warning=not campaign.thread_url and campaign.cta_nl.strip() != dutch_default_call_to_action().strip(),
+        **moderation_views.thread_context(campaign),  # its thread, with "Verberg" on every reply
         scans=table, scans_chart=_chart(charts.bar_chart(table, chart_id="chart-scans")) if scans else None,
         ended=campaigns.has_ended(campaign, day), today=day,
         url=campaigns.public_url(current_app.config["PUBLIC_URL"], campaign.slug),
@@ -624,7 +625,7 @@ def kpis():
                 (weeks, _chart(charts.bar_chart(weeks, chart_id="chart-weeks"))),
                 (keywords, _chart(charts.grouped_bar_chart(keywords, chart_id="chart-keywords")))],
         csv_kinds=[(kind, _(label)) for kind, label in CSV_KINDS.items()], formats=exports.FORMATS,
-        format_number=kpi.format_number,
+        format_number=kpi.format_number, moderation=moderation_views.kpi_figures(),
     )
 
 
@@ -677,3 +678,9 @@ def kpi_json():
     period, threads = _figures(start, end)
     return exports.as_json(period, threads, campaigns.scans_between(current_db(), start, end),
                            keyword_messages=keyword_counts.between(current_db(), start, end))
+
+
+# Moderation's staff pages live in their own module, on this blueprint (behind the same login).
+from . import moderation as moderation_views  # noqa: E402 - it needs nothing from here; registered once
+
+moderation_views.add_staff_routes(bp)
