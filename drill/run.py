@@ -1,9 +1,9 @@
 """The topology drill: nginx in front of two gunicorn instances sharing PostgreSQL and Redis.
 
-Run by hand (`make drill`); prints a markdown table per check for the README's "Deployment" section.
+Run by hand (`make drill`); prints a markdown table per check for docs/deployment.md.
 Everything runs on loopback and is thrown away at the end: a PostgreSQL cluster and a redis-server
 in temporary folders (tests/servers.py), the fake home server of benchmarks/fake_mastodon.py, two
-gunicorn instances with their own instance folders, and nginx configured from the README's own
+gunicorn instances with their own instance folders, and nginx configured from the guide's own
 nginx block (only addresses, certificate and paths are replaced), so the deployment guide is what
 gets tested.
 
@@ -38,7 +38,7 @@ from tests.support.gateways import TWILIO_TOKEN  # noqa: E402
 from tests.support.servers import PostgresCluster, RedisServer, free_port, postgres_bin  # after the sys.path line
 
 PYTHON = sys.executable
-README = PROJECT / "README.md"
+README = PROJECT / "docs" / "deployment.md"  # the guide whose nginx block the drill runs
 MARKER = "<!-- drill: the nginx configuration below is read by drill/run.py -->"
 SLUG = "drill"
 PUBLIC_URL = "https://amsterdam.nl/praatmee"
@@ -180,21 +180,21 @@ def wait_for(url: str, process: subprocess.Popen, what: str, timeout: float = 60
     raise RuntimeError(f"{what} did not answer {url} within {timeout} s")
 
 
-# --- nginx from the README -------------------------------------------------------------------------
+# --- nginx from the guide (docs/deployment.md) -------------------------------------------------------------------------
 
 def readme_nginx_block() -> str:
     text = README.read_text(encoding="utf-8")
     if MARKER not in text:
-        raise SystemExit(f"drill: README.md lacks the marker {MARKER!r} before its nginx block")
+        raise SystemExit(f"drill: docs/deployment.md lacks the marker {MARKER!r} before its nginx block")
     after = text.split(MARKER, 1)[1]
     match = re.search(r"```nginx\n(.*?)```", after, re.S)
     if not match:
-        raise SystemExit("drill: no ```nginx block after the marker in README.md")
+        raise SystemExit("drill: no ```nginx block after the marker in docs/deployment.md")
     return match.group(1)
 
 
 def render_site(block: str, *, port: int, upstreams: list[int], cache: Path) -> str:
-    """The README's block with only addresses, certificate and paths replaced; each must be found once."""
+    """The guide's block with only addresses, certificate and paths replaced; each must be found once."""
     replacements = [
         ("    listen 443 ssl http2;\n", f"    listen 127.0.0.1:{port};\n"),
         ("    ssl_certificate     /etc/ssl/certs/amsterdam.nl.pem;\n", ""),
@@ -208,7 +208,7 @@ def render_site(block: str, *, port: int, upstreams: list[int], cache: Path) -> 
     ]
     for old, new in replacements:
         if block.count(old) != 1:
-            raise SystemExit(f"drill: the README's nginx block no longer has {old.strip()!r} exactly once; "
+            raise SystemExit(f"drill: the guide's nginx block no longer has {old.strip()!r} exactly once; "
                              "update drill/run.py together with the guide")
         block = block.replace(old, new)
     return block
@@ -244,7 +244,7 @@ http {{
     sendfile on;
     keepalive_timeout 65;
     keepalive_requests 100000;
-# --- from README.md ---
+# --- from docs/deployment.md ---
 {site}
 }}
 """)
