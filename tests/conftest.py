@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 from praatmee_site import create_app
 
 # The fake fediverse's fixtures (fake_fediverse_server, fediverse, connect_spy) for every test module.
-pytest_plugins = ("tests.support.fediverse",)
+pytest_plugins = ("tests.support.fediverse", "tests.support.crashes")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "shared"
