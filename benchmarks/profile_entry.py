@@ -77,6 +77,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from hello import app as hello_app
+
     from praatmee_site import create_app
     from praatmee_site.web.services import current_home_server as current_home
 

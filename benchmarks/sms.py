@@ -28,8 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from benchmarks import services  # noqa: E402
-from tests.support.gateways import (gateway_config, meta_signature, twilio_form, twilio_signature,  # noqa: E402
-                                    whatsapp_payload)
+from tests.support.gateways import gateway_config, meta_signature, twilio_form, twilio_signature, whatsapp_payload  # noqa: E402
 
 SITE_APP = "praatmee_site:create_app()"
 TARGET_P99_MS = 50.0

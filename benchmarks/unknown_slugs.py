@@ -108,6 +108,7 @@ def measure_renders(requests: int) -> dict:
     os.environ.update(environment(Path(tempfile.mkdtemp())), PRAATMEE_PAGE_CACHE="0")  # the entry-page store alone
     make_campaign(dict(os.environ))
     from flask import template_rendered
+
     from praatmee_site import create_app
     app = create_app()
     client = app.test_client()

@@ -24,9 +24,9 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from itertools import pairwise
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 import requests
@@ -437,6 +437,7 @@ def check_keywords(base: str, cluster: PostgresCluster, redis: RedisServer,
                    instances: list[Instance]) -> tuple[str, bool]:
     """Stuur PRAATMEE through nginx, spread over both instances: one Redis holds the retries and limits."""
     import redis as redis_client
+
     from tests.support.gateways import twilio_form, twilio_signature
     before, served_before = count_keyword_messages(cluster), [i.served("/sms/twilio", "POST") for i in instances]
 

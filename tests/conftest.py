@@ -6,8 +6,8 @@ PostgreSQL database (`make test-pg` starts one), a schema of its own in that dat
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import threading
 from pathlib import Path
 

@@ -350,8 +350,8 @@ def test_kiosk_refreshes_and_keeps_its_content_when_the_network_drops(make_app, 
 
 @pytest.fixture
 def staff_server(make_app, live_server_for):
-    from praatmee_site.web.services import current_db
     from praatmee_site.staff.accounts import StaffDirectory
+    from praatmee_site.web.services import current_db
     app = make_app(DEMO=True)
     with app.app_context():
         StaffDirectory(current_db()).add("medewerker@amsterdam.test", "een lang wachtwoord 123")

@@ -13,9 +13,9 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from praatmee_site import campaigns
-from praatmee_site.web import printed
 from praatmee_site.campaigns import CampaignError, Problem
 from praatmee_site.db import Campaign
+from praatmee_site.web import printed
 from tests.conftest import HOME
 
 PUBLIC = "https://amsterdam.test/praatmee"

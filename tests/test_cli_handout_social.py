@@ -103,9 +103,9 @@ def test_public_handout_of_an_unprintable_campaign_is_not_a_server_error(app, le
 
 def test_staff_download_of_an_unprintable_campaign_explains_what_to_do(make_app, tmp_path):
     from praatmee_site.db import Campaign
+    from praatmee_site.staff.accounts import StaffDirectory
     from praatmee_site.web.services import current_db
     from tests.test_staff import log_in
-    from praatmee_site.staff.accounts import StaffDirectory
     app = make_app()
     with app.app_context():
         StaffDirectory(current_db()).add("medewerker@amsterdam.test", "een lang wachtwoord 123")

@@ -23,9 +23,9 @@ import pytest
 from gunicorn.http.errors import InvalidChunkSize
 
 from praatmee_site import campaigns
-from praatmee_site.web.services import current_db
 from praatmee_site.remote_interaction.netguard import NetGuard
 from praatmee_site.staff.accounts import StaffDirectory
+from praatmee_site.web.services import current_db
 from tests.conftest import HOME
 
 EMAIL = "medewerker@amsterdam.test"

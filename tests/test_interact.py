@@ -27,6 +27,8 @@ from praatmee_site.remote_interaction.discovery import (
     Redirect,
     Resolver,
     Template,
+    _nodeinfo_href,
+    _software_name,
     acceptable_target,
     fill_template,
     interaction_templates,
@@ -35,7 +37,6 @@ from praatmee_site.remote_interaction.discovery import (
     parse_jrd,
     resolve_interaction_url,
 )
-from praatmee_site.remote_interaction.discovery import _nodeinfo_href, _software_name
 from praatmee_site.remote_interaction.netguard import FetchFailed, GuardRefused, NetGuard
 from tests.support.fediverse import (
     FORBIDDEN_NAMES,

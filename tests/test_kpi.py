@@ -14,10 +14,10 @@ from responses import matchers
 from sqlalchemy import select
 
 from praatmee_site import kpi
-from praatmee_site.mastodon.cache import UpstreamCache
 from praatmee_site.db import Base, Database, KpiPostSnapshot, KpiReplier
 from praatmee_site.kpi import Snapshot
 from praatmee_site.mastodon import ClientSettings, MastodonClient, Unavailable
+from praatmee_site.mastodon.cache import UpstreamCache
 from tests.conftest import HOME, database_url, fixture_json
 
 SECRET = "test-secret"

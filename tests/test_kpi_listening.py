@@ -8,10 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from praatmee_site import kpi
-from praatmee_site.db import KpiReply
+from praatmee_site.db import Database, KpiReply
 from praatmee_site.kpi import exports
 from praatmee_site.kpi.figures import ReplyTimes, compute_responses
-from praatmee_site.db import Database
 from praatmee_site.mastodon import ClientSettings, MastodonClient
 from praatmee_site.mastodon.cache import UpstreamCache
 from tests.conftest import HOME, database_url

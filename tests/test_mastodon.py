@@ -11,10 +11,23 @@ import pytest
 import requests
 import responses
 
+from praatmee_site.mastodon import (
+    BadResponse,
+    ClientSettings,
+    MastodonClient,
+    NotFound,
+    RateLimited,
+    Timeout,
+    Unavailable,
+    build_thread,
+    parse_account,
+    parse_context,
+    parse_instance,
+    parse_status,
+    parse_statuses,
+    status_id_from_reference,
+)
 from praatmee_site.mastodon.cache import UpstreamCache
-from praatmee_site.mastodon import (BadResponse, ClientSettings, MastodonClient, NotFound, RateLimited, Timeout,
-                                    Unavailable, build_thread, parse_account, parse_context, parse_instance,
-                                    parse_status, parse_statuses, status_id_from_reference)
 from tests.conftest import HOME, fixture_json
 
 RECORDED = Path(__file__).parent / "fixtures" / "recorded"

@@ -16,8 +16,8 @@ import responses
 from praatmee_site import moderation
 from praatmee_site.db import AuditEntry, ModerationHide
 from praatmee_site.mastodon import build_thread, parse_context, parse_status
-from praatmee_site.web.services import current_db, current_home_server
 from praatmee_site.staff.accounts import StaffDirectory
+from praatmee_site.web.services import current_db, current_home_server
 from tests.conftest import HOME, fixture_json
 from tests.support.xss_corpus import VECTORS, hostile_context
 from tests.test_content import executable_parts

@@ -12,7 +12,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.support.fediverse import FakeResolver
 from praatmee_site.remote_interaction.netguard import (
     ADDRESS_REASONS,
     FetchFailed,
@@ -25,6 +24,7 @@ from praatmee_site.remote_interaction.netguard import (
     looks_like_ip_literal,
     to_ascii_hostname,
 )
+from tests.support.fediverse import FakeResolver
 
 pytestmark = pytest.mark.usefixtures("connect_spy")
 

@@ -16,7 +16,6 @@ import requests
 
 from praatmee_site.remote_interaction.discovery import CopyLink, DiscoveryCache, Handle, LookupSlots, Resolver
 from praatmee_site.remote_interaction.netguard import FetchFailed, NetGuard
-
 from tests.support.trickle import MODES, TrickleServer, make_ca
 
 ROOT = Path(__file__).resolve().parent.parent

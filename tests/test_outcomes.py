@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from praatmee_site import outcomes
-from praatmee_site.db import AuditEntry, Outcome as OutcomeRow
+from praatmee_site.db import AuditEntry
+from praatmee_site.db import Outcome as OutcomeRow
 from praatmee_site.web.services import current_db
 from tests.conftest import fixture_json
 from tests.support.home_posts import WRITE_TOKEN

@@ -9,8 +9,8 @@ import responses
 from markupsafe import escape
 
 from praatmee_site import campaigns
-from praatmee_site.web import reply
 from praatmee_site.remote_interaction.discovery import HANDLE_ERROR_CODES, MAX_HANDLE_LENGTH
+from praatmee_site.web import reply
 from tests.conftest import HOME, fixture_json
 
 pytestmark = pytest.mark.usefixtures("connect_spy")
@@ -410,7 +410,7 @@ def test_when_every_lookup_slot_is_taken_the_resident_hears_it_is_busy_and_loses
 
 
 def test_lookup_slots_are_configured_with_one_clear_line(make_app):
-    from praatmee_site.config import ConfigError, validate, DEFAULTS
+    from praatmee_site.config import DEFAULTS, ConfigError, validate
     config = dict(DEFAULTS, SECRET_KEY="x", LOOKUP_SLOTS="0")
     with pytest.raises(ConfigError, match="PRAATMEE_LOOKUP_SLOTS"):
         validate(config)

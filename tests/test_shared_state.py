@@ -16,9 +16,9 @@ import pytest
 import responses
 
 from praatmee_site import campaigns
-from praatmee_site.web import http as web
 from praatmee_site.mastodon.cache import SharedEntry, UpstreamCache, UpstreamError
 from praatmee_site.mastodon.shared_cache import RedisSharedCache
+from praatmee_site.web import http as web
 from tests.conftest import HOME, fixture_json
 from tests.support.servers import RedisServer, ServerUnavailable
 
@@ -292,8 +292,9 @@ def test_a_plain_postgresql_address_gets_the_psycopg_driver():
 
 def test_staff_login_limits_are_shared_between_instances_and_keep_no_address_or_email(make_app, redis_server):
     import redis
-    from praatmee_site.web.services import current_db
+
     from praatmee_site.staff.accounts import StaffDirectory
+    from praatmee_site.web.services import current_db
     from tests.test_staff import EMAIL, PASSWORD, log_in
     first, second = (make_app(REDIS_URL=redis_server.url, WTF_CSRF_ENABLED=True) for _ in range(2))
     with first.app_context():
@@ -312,8 +313,8 @@ def test_staff_login_limits_are_shared_between_instances_and_keep_no_address_or_
 
 
 def test_staff_log_in_and_are_limited_in_memory_while_redis_is_down(make_app, redis_server):
-    from praatmee_site.web.services import current_db
     from praatmee_site.staff.accounts import StaffDirectory
+    from praatmee_site.web.services import current_db
     from tests.test_staff import EMAIL, PASSWORD, log_in
     app = make_app(REDIS_URL=redis_server.url, WTF_CSRF_ENABLED=True)
     with app.app_context():

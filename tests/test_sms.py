@@ -23,9 +23,23 @@ from praatmee_site.kpi import exports
 from praatmee_site.sms import counts, keyword, replies
 from praatmee_site.staff.accounts import StaffDirectory
 from tests.conftest import HOME
-from tests.support.gateways import (CM_KEY, CM_TOKEN, PUBLIC, WHATSAPP_ACCESS, WHATSAPP_PHONE_ID, WHATSAPP_VERIFY,
-                                    FakeApi, gateway_config, meta_signature, post_cm, post_twilio, post_whatsapp,
-                                    twilio_form, twilio_signature, whatsapp_payload)
+from tests.support.gateways import (
+    CM_KEY,
+    CM_TOKEN,
+    PUBLIC,
+    WHATSAPP_ACCESS,
+    WHATSAPP_PHONE_ID,
+    WHATSAPP_VERIFY,
+    FakeApi,
+    gateway_config,
+    meta_signature,
+    post_cm,
+    post_twilio,
+    post_whatsapp,
+    twilio_form,
+    twilio_signature,
+    whatsapp_payload,
+)
 
 TWILIO_SENDER, WHATSAPP_SENDER, CM_SENDER = "+31612345678", "31687654321", "+31611112222"
 # What any way of writing the test numbers contains (+31 6…, 0031 6…, 06…): their last nine digits.
@@ -454,6 +468,7 @@ def test_counts_per_campaign_and_channel_on_the_staff_pages_and_in_the_exports(a
 @pytest.fixture
 def redis_server():
     import os
+
     from tests.support.servers import RedisServer, ServerUnavailable
     try:
         server = RedisServer()

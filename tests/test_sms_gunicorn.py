@@ -13,8 +13,16 @@ from pathlib import Path
 
 import requests
 
-from tests.support.gateways import (CM_TOKEN, FakeApi, cm_payload, gateway_config, meta_signature, twilio_form,
-                                    twilio_signature, whatsapp_payload)
+from tests.support.gateways import (
+    CM_TOKEN,
+    FakeApi,
+    cm_payload,
+    gateway_config,
+    meta_signature,
+    twilio_form,
+    twilio_signature,
+    whatsapp_payload,
+)
 from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent

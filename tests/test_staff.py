@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from praatmee_site.web.services import current_db
 from praatmee_site.staff.accounts import StaffDirectory
+from praatmee_site.web.services import current_db
 
 EMAIL = "medewerker@amsterdam.test"
 PASSWORD = "een lang wachtwoord 123"

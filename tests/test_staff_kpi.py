@@ -12,8 +12,8 @@ import re
 import pytest
 
 from praatmee_site.kpi import exports
-from praatmee_site.web.services import current_db
 from praatmee_site.staff.accounts import StaffDirectory
+from praatmee_site.web.services import current_db
 
 
 @pytest.fixture

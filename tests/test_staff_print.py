@@ -11,8 +11,8 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from praatmee_site.web.services import current_db
 from praatmee_site.staff.accounts import StaffDirectory
+from praatmee_site.web.services import current_db
 from tests.test_staff import EMAIL, PASSWORD, csrf_token, log_in  # noqa: F401
 
 URL = "https://amsterdam.test/praatmee/c/bieb-oost"

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit
 
-
 from .. import clock
 from ..db import Campaign
 from ..messages import N_

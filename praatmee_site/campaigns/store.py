@@ -12,8 +12,18 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db import Campaign, Database, utcnow
 from ..urls import home_status_id
-from .rules import (FIELDS, CampaignError, Problem, UnknownCampaign, _well_formed, clean, clean_keyword, has_ended,
-                    is_active, slug_problems)
+from .rules import (
+    FIELDS,
+    CampaignError,
+    Problem,
+    UnknownCampaign,
+    _well_formed,
+    clean,
+    clean_keyword,
+    has_ended,
+    is_active,
+    slug_problems,
+)
 
 # --- storing ---------------------------------------------------------------------------------
 

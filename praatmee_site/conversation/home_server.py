@@ -13,11 +13,20 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 
-from ..db import DatabaseLastGood
 from .. import moderation
+from ..db import DatabaseLastGood
 from ..kept import KeptCopies
-from ..mastodon import (ClientSettings, Instance, MastodonClient, MastodonError, NotFound, Status, Thread,
-                        Unavailable, status_id_from_reference)
+from ..mastodon import (
+    ClientSettings,
+    Instance,
+    MastodonClient,
+    MastodonError,
+    NotFound,
+    Status,
+    Thread,
+    Unavailable,
+    status_id_from_reference,
+)
 from ..mastodon.cache import UpstreamCache
 from ..moderation import CurrentRules, ModerationStore, NoModeration
 from ..version import user_agent

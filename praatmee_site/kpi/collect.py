@@ -14,8 +14,19 @@ from sqlalchemy import case, select, update
 
 from ..db import Database, KpiContext, KpiPostSnapshot, KpiReplier, KpiReply, KpiRun, upsert, utcnow
 from ..mastodon import Account, MastodonClient, MastodonError, NotFound, Status
-from .figures import (ANSWER_WITHIN, DEFAULT_PERIOD_DAYS, _start_of, _utc, account_key, asks_question,
-                      default_period, first_words, is_post, local_day, reply_key)
+from .figures import (
+    ANSWER_WITHIN,
+    DEFAULT_PERIOD_DAYS,
+    _start_of,
+    _utc,
+    account_key,
+    asks_question,
+    default_period,
+    first_words,
+    is_post,
+    local_day,
+    reply_key,
+)
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
-
 log = logging.getLogger(__name__)
 
 

@@ -16,9 +16,24 @@ import requests
 from ..kept import KeptCopies
 from ..urls import home_status_id
 from .cache import Fetched, UpstreamCache
-from .entities import (BadResponse, MastodonError, NotFound, RateLimited, Timeout, Unavailable, _checked,
-                       _checked_instance, build_thread, parse_account, parse_accounts, parse_context, parse_instance, parse_status,
-                       parse_statuses, parse_time)
+from .entities import (
+    BadResponse,
+    MastodonError,
+    NotFound,
+    RateLimited,
+    Timeout,
+    Unavailable,
+    _checked,
+    _checked_instance,
+    build_thread,
+    parse_account,
+    parse_accounts,
+    parse_context,
+    parse_instance,
+    parse_status,
+    parse_statuses,
+    parse_time,
+)
 
 # --- thread references --------------------------------------------------------------------------
 

@@ -14,8 +14,17 @@ from typing import Any
 
 import requests
 
-from .entities import (BadResponse, MastodonError, RateLimited, Status, Timeout, Unavailable, _checked,
-                       parse_status, parse_time)
+from .entities import (
+    BadResponse,
+    MastodonError,
+    RateLimited,
+    Status,
+    Timeout,
+    Unavailable,
+    _checked,
+    parse_status,
+    parse_time,
+)
 
 WANTED_SCOPES = frozenset({"write:statuses"})
 

@@ -5,7 +5,7 @@ forms), `store` keeps them with the audit log and builds the timelines, `text` t
 text into paragraphs and links, `publish` posts an outcome as the city's reply in its thread.
 No Flask in this package.
 """
-from .publish import PUBLISH_MESSAGES, TOKEN_PROBLEMS, Preview, PublishError, Publisher, outcome_link  # noqa: F401
+from .publish import PUBLISH_MESSAGES, TOKEN_PROBLEMS, Preview, Publisher, PublishError, outcome_link  # noqa: F401
 from .rules import *  # noqa: F401,F403 - the package's public face: outcomes.STATUSES, outcomes.clean, …
 from .store import *  # noqa: F401,F403
 from .text import Piece, paragraphs  # noqa: F401

@@ -18,7 +18,8 @@ from ..db import Database
 from ..mastodon import MastodonClient, MastodonError, NotFound, Status
 from ..mastodon.writer import Refused, StatusWriter, TokenCheck
 from ..messages import N_
-from . import store, text as outcome_text
+from . import store
+from . import text as outcome_text
 from .rules import STATUS_LABELS_NL
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,8 @@ from datetime import date, datetime, timezone
 from sqlalchemy import select
 
 from ..campaigns import store as campaign_store
-from ..db import Campaign, Database, Outcome as OutcomeRow, utcnow
+from ..db import Campaign, Database, utcnow
+from ..db import Outcome as OutcomeRow
 from ..staff.accounts import record
 from ..urls import home_status_id
 from .rules import FIELDS, STATUS_LABELS, OutcomeError, Problem, UnknownOutcome, clean, thread_problems

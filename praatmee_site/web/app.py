@@ -138,8 +138,16 @@ def configure_http(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import events, moderation, reply, residents, results, sms, staff
-    from . import staff_outcomes  # noqa: F401 - its routes (outcomes, issue 16) are on the staff blueprint
+    from . import (
+        events,
+        moderation,
+        reply,
+        residents,
+        results,
+        sms,
+        staff,
+        staff_outcomes,  # noqa: F401 - its routes (outcomes, issue 16) are on the staff blueprint
+    )
     reply.init_app(app)
     moderation.init_app(app)
     app.register_blueprint(residents.bp)

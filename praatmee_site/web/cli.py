@@ -13,12 +13,12 @@ from flask_babel import force_locale, gettext
 
 from .. import campaigns, moderation, outcomes
 from ..campaigns import posters
-from . import printed
 from ..clock import local_time
 from ..messages import N_
 from ..sms import counts as keyword_counts
 from ..staff.accounts import StaffDirectory, StaffError, log_action, normalise_email
 from ..staff.audit_sentences import CLI_ACTOR
+from . import printed
 from .services import current_db, current_home_server, current_publisher
 
 db_cli = AppGroup("db", help="The database schema.")

@@ -11,8 +11,8 @@ from markupsafe import Markup
 
 from .. import campaigns
 from ..campaigns import posters
-from . import printed
 from ..config import short_link
+from . import printed
 from .http import current_lang, public_for_a_minute
 from .pages import default_call_to_action, default_call_to_action_lang
 from .results import newest_outcome

@@ -13,8 +13,17 @@ from flask import current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from .. import campaigns
-from ..remote_interaction.discovery import (MAX_HANDLE_LENGTH, DiscoveryCache, HandleError, LookupSlots, Redirect,
-                                            Resolver, is_email_provider, is_home_server, parse_handle)
+from ..remote_interaction.discovery import (
+    MAX_HANDLE_LENGTH,
+    DiscoveryCache,
+    HandleError,
+    LookupSlots,
+    Redirect,
+    Resolver,
+    is_email_provider,
+    is_home_server,
+    parse_handle,
+)
 from ..remote_interaction.netguard import NetGuard
 from ..version import user_agent
 from .extensions import csrf, limiter

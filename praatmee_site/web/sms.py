@@ -17,13 +17,13 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
+from ..kept import KeptCopies
 from ..sms import core, replies
 from ..sms.cm import CmGateway
 from ..sms.limits import SenderLimits
 from ..sms.outbox import Outbox
 from ..sms.twilio_gateway import TwilioGateway
 from ..sms.whatsapp_cloud import WhatsAppCloud
-from ..kept import KeptCopies
 from ..staff.login_limits import KeyRing
 from ..version import user_agent
 from .extensions import csrf, limiter

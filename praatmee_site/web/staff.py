@@ -13,7 +13,7 @@ import re
 import time
 from datetime import date, datetime, timedelta, timezone
 
-from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for)
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_date, format_datetime, format_time, ngettext
 from flask_babel import gettext as _
