@@ -252,15 +252,35 @@ def mastodon():
 
 # --- a live server and a real browser ---------------------------------------------------------
 
+def _whole_answers(app):
+    """Each answer read to its end (and its file closed) before the development server writes it.
+
+    Werkzeug's server closes a response (a static file, say) only after it has drained the socket;
+    when the browser has already gone (a context closed at the end of a test), that drain raises
+    first and the file is left open: a ResourceWarning, so a flaky error in teardown. The site
+    streams nothing, so reading the answer first changes nothing a browser can see."""
+    def whole(environ, start_response):
+        answer = app(environ, start_response)
+        try:
+            return [b"".join(answer)]
+        finally:
+            if hasattr(answer, "close"):
+                answer.close()
+    return whole
+
+
 class LiveServer:
     def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, _whole_answers(app), threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     def stop(self):
         self.server.shutdown()
+        self.thread.join(5)
+        self.server.server_close()
 
 
 @pytest.fixture

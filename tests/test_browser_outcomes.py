@@ -108,7 +108,7 @@ def test_axe_on_the_outcome_pages(writer_server, open_page, path, javascript):
 
 
 def _add_outcome(server):
-    app = server.server.app
+    app = server.app
     from praatmee_site import outcomes
     from praatmee_site.web.services import current_db
     with app.app_context():
