@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit
 
-from .. import clock
+from .. import clock, messages
 from ..db import Campaign
 from ..messages import N_
 from ..urls import home_status_id, is_home_invite
@@ -214,37 +213,18 @@ STAFF_MESSAGES: dict[tuple[str, str], str] = {
 }
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the input: which field, a machine code, and the values for the message."""
+class Problem(messages.Problem):
+    """One thing wrong with a campaign's input, worded by `MESSAGES` and `STAFF_MESSAGES` above.
 
-    field: str
-    code: str
-    params: Mapping[str, object] = field(default_factory=dict)
+    A problem nobody has worded for the form yet shows the CLI's words rather than an error page
+    (tests/test_staff_words.py fails for it)."""
 
-    @property
-    def message(self) -> str:
-        """The CLI's English msgid; translate it, then fill in `params`."""
-        return MESSAGES[self.field, self.code]
-
-    @property
-    def staff_message(self) -> str:
-        """The staff form's English msgid (it names the field by its label); translate, then fill in.
-
-        A problem nobody has worded for the form yet shows the CLI's words rather than an error page
-        (tests/test_staff_words.py fails for it)."""
-        return STAFF_MESSAGES.get((self.field, self.code)) or self.message
-
-    def __str__(self) -> str:
-        return self.message % dict(self.params)
+    MESSAGES = MESSAGES
+    STAFF_MESSAGES = STAFF_MESSAGES
 
 
-class CampaignError(ValueError):
+class CampaignError(messages.RuleError):
     """The input breaks one or more rules; nothing was changed."""
-
-    def __init__(self, problems: list[Problem] | tuple[Problem, ...]):
-        self.problems = tuple(problems)
-        super().__init__("; ".join(str(problem) for problem in self.problems))
 
 
 class UnknownCampaign(CampaignError):

@@ -8,11 +8,12 @@ holds their English msgids, which callers translate. No Flask in this module.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from .. import messages
 from ..mastodon import Account, MastodonError, NotFound, Rule, Status, Thread
 from ..messages import N_
 from ..urls import home_status_id, looks_like_ip_literal, profile_acct, to_ascii_hostname
@@ -47,29 +48,14 @@ MESSAGES: dict[tuple[str, str], str] = {
 }
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the input: which field, a machine code, and the values for the message."""
+class Problem(messages.Problem):
+    """One thing wrong with a moderation action, worded by `MESSAGES` above."""
 
-    field: str
-    code: str
-    params: Mapping[str, object] = field(default_factory=dict)
-
-    @property
-    def message(self) -> str:
-        """The English msgid; translate it, then fill in `params`."""
-        return MESSAGES[self.field, self.code]
-
-    def __str__(self) -> str:
-        return self.message % dict(self.params)
+    MESSAGES = MESSAGES
 
 
-class ModerationError(ValueError):
+class ModerationError(messages.RuleError):
     """The input breaks a rule; nothing was changed."""
-
-    def __init__(self, problems: list[Problem] | tuple[Problem, ...]):
-        self.problems = tuple(problems)
-        super().__init__("; ".join(str(problem) for problem in self.problems))
 
 
 def refuse(field_name: str, code: str, **params) -> ModerationError:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit
 
+from .. import messages
 from ..messages import N_
 from ..urls import home_status_id, is_city_decision
 
@@ -131,34 +131,15 @@ STAFF_MESSAGES: dict[tuple[str, str], str] = {
 }
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the input: which field, a machine code, and the values for the message."""
+class Problem(messages.Problem):
+    """One thing wrong with an outcome's input, worded by `MESSAGES` and `STAFF_MESSAGES` above."""
 
-    field: str
-    code: str
-    params: Mapping[str, object] = field(default_factory=dict)
-
-    @property
-    def message(self) -> str:
-        """The CLI's English msgid; translate it, then fill in `params`."""
-        return MESSAGES[self.field, self.code]
-
-    @property
-    def staff_message(self) -> str:
-        """The staff form's English msgid (it names the field by its label); the CLI's until one is written."""
-        return STAFF_MESSAGES.get((self.field, self.code)) or self.message
-
-    def __str__(self) -> str:
-        return self.message % dict(self.params)
+    MESSAGES = MESSAGES
+    STAFF_MESSAGES = STAFF_MESSAGES
 
 
-class OutcomeError(ValueError):
+class OutcomeError(messages.RuleError):
     """The input breaks one or more rules; nothing was changed."""
-
-    def __init__(self, problems: list[Problem] | tuple[Problem, ...]):
-        self.problems = tuple(problems)
-        super().__init__("; ".join(str(problem) for problem in self.problems))
 
 
 class UnknownOutcome(OutcomeError):
