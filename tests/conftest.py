@@ -250,6 +250,22 @@ def mastodon():
         yield FakeHome(mock)
 
 
+@pytest.fixture
+def redis_server():
+    """A real redis-server of the test's own on a free loopback port (Debian's redis-server)."""
+    from tests.support.servers import RedisServer, ServerUnavailable
+    try:
+        server = RedisServer()
+    except ServerUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"{exc} (.ci/run installs it)")
+        pytest.skip(f"{exc}; the Redis tests need a real server")
+    try:
+        yield server.start()
+    finally:
+        server.remove()
+
+
 # --- a live server and a real browser ---------------------------------------------------------
 
 def _whole_answers(app):

@@ -21,7 +21,6 @@ from praatmee_site.web.services import current_db, current_home_server
 from tests.conftest import HOME, fixture_json
 from tests.support.xss_corpus import VECTORS, hostile_context
 from tests.test_content import executable_parts
-from tests.test_shared_state import redis_server  # noqa: F401 - a real redis-server per test
 from tests.test_staff import EMAIL, PASSWORD, log_in
 
 PHONE = {"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
@@ -535,7 +534,7 @@ def test_a_hide_on_one_instance_is_gone_from_the_other_within_two_seconds(two_in
 
 @pytest.mark.postgres
 def test_with_postgresql_and_redis_a_hide_is_gone_from_the_other_instance_within_two_seconds(
-        two_instances, mastodon, redis_server, capsys):  # noqa: F811 - the fixture
+        two_instances, mastodon, redis_server, capsys):
     mastodon.standard()
     _first, second, staff_client = two_instances(REDIS_URL=redis_server.url)
     taken = hide_and_undo_rounds(second, staff_client)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +19,6 @@ from praatmee_site.mastodon.cache import SharedEntry, UpstreamCache, UpstreamErr
 from praatmee_site.mastodon.shared_cache import RedisSharedCache
 from praatmee_site.web import http as web
 from tests.conftest import HOME, fixture_json
-from tests.support.servers import RedisServer, ServerUnavailable
 
 PHONE = {"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
                        "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"}
@@ -32,20 +30,6 @@ UPSTREAM = {
     "/api/v2/instance": "instance_open.json",
 }
 SHARED_CACHE_LOG = "praatmee_site.mastodon.shared_cache"
-
-
-@pytest.fixture
-def redis_server():
-    try:
-        server = RedisServer()
-    except ServerUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"{exc} (.ci/run installs it)")
-        pytest.skip(f"{exc}; the Redis tests need a real server")
-    try:
-        yield server.start()
-    finally:
-        server.remove()
 
 
 def slow_home(mastodon, seconds: float = 0.3) -> None:

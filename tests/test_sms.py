@@ -465,23 +465,6 @@ def test_counts_per_campaign_and_channel_on_the_staff_pages_and_in_the_exports(a
 
 # --- two instances, one Redis ------------------------------------------------------------------------
 
-@pytest.fixture
-def redis_server():
-    import os
-
-    from tests.support.servers import RedisServer, ServerUnavailable
-    try:
-        server = RedisServer()
-    except ServerUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"{exc} (.ci/run installs it)")
-        pytest.skip(f"{exc}; the Redis tests need a real server")
-    try:
-        yield server.start()
-    finally:
-        server.remove()
-
-
 def test_two_instances_share_the_limits_and_the_retries_through_redis_and_keep_no_number_there(
         make_app, api, redis_server):
     import redis
