@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from typing import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import idna
 
@@ -54,16 +54,28 @@ def origin(url: str) -> str:
     return f"{parts.scheme.lower()}://{(parts.netloc or '').lower()}"
 
 
-def _on_home_server(url: str, home_url: str):
+def _plain_https(url: str) -> SplitResult | None:
+    """The parts of an https URL on the default port without credentials, else None (also for what
+    `urlsplit` cannot read: a port that is not a number, a broken IPv6 literal). The common ground
+    of the rules below that send people somewhere or name an account."""
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
         port = parts.port
     except ValueError:
         return None
-    home = urlsplit(home_url)
-    if parts.scheme != "https" or parts.hostname != home.hostname or port not in (None, 443):
+    if parts.scheme != "https" or port not in (None, 443) or parts.username is not None or parts.password is not None:
         return None
-    if parts.username is not None or parts.password is not None:
+    return parts
+
+
+def _printable_ascii(url: str, also_refused: str = "") -> bool:
+    """No space, control character or non-ASCII letter (nor any of ``also_refused``) anywhere."""
+    return url.isascii() and not any(ord(ch) <= 0x20 or ord(ch) == 0x7F or ch in also_refused for ch in url)
+
+
+def _on_home_server(url: str, home_url: str) -> SplitResult | None:
+    parts = _plain_https(url.strip())
+    if parts is None or parts.hostname != urlsplit(home_url).hostname:
         return None
     return parts
 
@@ -88,13 +100,8 @@ def profile_acct(url: str, home_url: str) -> str | None:
     query, fragment or credentials. Nothing is fetched: callers compare the result with accounts
     they already know.
     """
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        return None
-    if (parts.scheme != "https" or not parts.hostname or port not in (None, 443) or parts.query or parts.fragment
-            or parts.username is not None or parts.password is not None):
+    parts = _plain_https(url.strip())
+    if parts is None or not parts.hostname or parts.query or parts.fragment:
         return None
     match = _PROFILE_PATH.fullmatch(parts.path)
     if match is None:
@@ -121,16 +128,11 @@ CITY_DOMAIN = "amsterdam.nl"
 
 def is_city_decision(url: str) -> bool:
     """``https://amsterdam.nl/…`` or a subdomain's: where an outcome's decision may be published."""
-    if not url.isascii() or any(ord(ch) <= 0x20 or ord(ch) == 0x7F or ch in "<>\"'`\\" for ch in url):
-        return False
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
+    parts = _plain_https(url) if _printable_ascii(url, also_refused="<>\"'`\\") else None
+    if parts is None:
         return False
     host = (parts.hostname or "").rstrip(".")
-    return (parts.scheme == "https" and port in (None, 443) and parts.username is None and parts.password is None
-            and (host == CITY_DOMAIN or host.endswith("." + CITY_DOMAIN)))
+    return host == CITY_DOMAIN or host.endswith("." + CITY_DOMAIN)
 
 
 def https_origin_problem(text: str, *, allow_path: bool) -> str | None:
@@ -198,16 +200,8 @@ def is_resident_target(url: str, allowed_hosts: Iterable[str]) -> bool:
     from sending its own users elsewhere, which is a trust they already place in it. The web layer
     shows the target's host before following an address the resident did not choose themselves.
     """
-    if not url.isascii() or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in url):
-        return False
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return False
-    if parts.scheme != "https" or parts.username is not None or parts.password is not None:
-        return False
-    if port not in (None, 443) or not parts.hostname or looks_like_ip_literal(parts.hostname):
+    parts = _plain_https(url) if _printable_ascii(url) else None
+    if parts is None or not parts.hostname or looks_like_ip_literal(parts.hostname):
         return False
     try:
         host = to_ascii_hostname(parts.hostname)
