@@ -7,6 +7,7 @@ upgrade yields exactly `Base.metadata`.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from contextlib import contextmanager
@@ -274,6 +275,12 @@ class SchemaError(RuntimeError):
     """The schema could not be brought up to date; the message is one line for the operator."""
 
 
+@functools.cache
+def _revisions() -> ScriptDirectory:
+    """The revisions this release ships, read once per process (Alembic executes every revision file)."""
+    return ScriptDirectory(str(MIGRATIONS))
+
+
 def alembic_config(connection: Connection) -> AlembicConfig:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -314,6 +321,8 @@ class Database:
                 before = _current_revision(connection)
                 if before is None:
                     before = self._adopt_numbered_schema(connection)
+                if before == _revisions().get_current_head():
+                    return []  # up to date: the usual start, without Alembic's environment
                 config = alembic_config(connection)
                 command.upgrade(config, "head")
                 after = _current_revision(connection)
@@ -323,8 +332,7 @@ class Database:
             log.error("could not upgrade the database schema", exc_info=True)
             raise SchemaError(f"could not upgrade the database schema: {exc.__class__.__name__}: "
                               f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
-        script = ScriptDirectory(str(MIGRATIONS))
-        applied = [rev.revision for rev in script.iterate_revisions(after, before)] if after != before else []
+        applied = [rev.revision for rev in _revisions().iterate_revisions(after, before)] if after != before else []
         return list(reversed(applied))
 
     def current_version(self) -> str | None:

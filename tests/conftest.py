@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import threading
 from pathlib import Path
 
@@ -162,6 +163,23 @@ def _close_pooled_connections(monkeypatch):
         database.engine.dispose()
 
 
+# Staff passwords in tests: Werkzeug's scrypt with a smaller work factor (about 2 ms instead of 90 ms
+# per hash or check); the code path is the same. Tests marked `real_password_cost` keep the site's
+# own parameters, and one of them checks what those are (test_staff.py).
+CHEAP_SCRYPT = "scrypt:1024:8:1"
+
+
+@pytest.fixture(autouse=True)
+def _cheap_staff_passwords(request, monkeypatch):
+    if request.node.get_closest_marker("real_password_cost"):
+        return
+    from werkzeug.security import generate_password_hash
+
+    from praatmee_site.staff import accounts
+    monkeypatch.setattr(accounts, "HASH_METHOD", CHEAP_SCRYPT)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", generate_password_hash("not a real password", method=CHEAP_SCRYPT))
+
+
 @pytest.fixture(autouse=True)
 def _drop_test_schemas():
     yield
@@ -185,8 +203,22 @@ def base_config(tmp_path: Path, **overrides) -> dict:
     return config
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite database with every revision applied, made once per test process.
+
+    Each test's app starts on a copy of it, as a site restarts on its own up-to-date database: the
+    migrations themselves run for real in test_migrations (fresh, pre-Alembic and v3 snapshots)."""
+    from praatmee_site.db import Database
+    path = tmp_path_factory.mktemp("migrated") / "template.sqlite"
+    database = Database(f"sqlite:///{path}")
+    database.upgrade()
+    database.engine.dispose()  # the last connection checkpoints the WAL into the file itself
+    return path
+
+
 @pytest.fixture
-def make_app(tmp_path, monkeypatch):
+def make_app(tmp_path, monkeypatch, migrated_sqlite):
     for name in list(os.environ):
         if name.startswith("PRAATMEE_") and name != "PRAATMEE_TEST_CHROMIUM":
             monkeypatch.delenv(name)
@@ -194,7 +226,11 @@ def make_app(tmp_path, monkeypatch):
     monkeypatch.setenv("PRAATMEE_INSTANCE_PATH", str(tmp_path / "instance"))
 
     def make(**overrides):
-        return create_app(base_config(tmp_path, **overrides))
+        config = base_config(tmp_path, **overrides)
+        own = tmp_path / "test.sqlite"
+        if config["DATABASE_URL"] == f"sqlite:///{own}" and not own.exists():
+            shutil.copyfile(migrated_sqlite, own)
+        return create_app(config)
     return make
 
 

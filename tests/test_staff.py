@@ -4,7 +4,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
+from praatmee_site.db import StaffAccount
 from praatmee_site.staff.accounts import StaffDirectory
 from praatmee_site.web.services import current_db
 
@@ -491,6 +493,19 @@ def test_the_staff_cookie_is_sent_only_to_the_sites_own_mount(staff_app):
     assert response.headers["Location"] == "/praatmee/beheer/"
 
 
+@pytest.mark.real_password_cost
+def test_passwords_are_kept_with_werkzeugs_full_scrypt_and_the_dummy_costs_the_same(app):
+    from praatmee_site.staff import accounts
+    with app.app_context():
+        StaffDirectory(current_db()).add("medewerker@amsterdam.nl", "een lang wachtwoord")
+        with current_db().Session() as session:
+            stored = session.scalar(select(StaffAccount.password_hash))
+    # N = 2^15, r = 8, p = 1: about 90 ms and 32 MiB per guess on this machine.
+    assert stored.startswith("scrypt:32768:8:1$")
+    assert accounts._DUMMY_HASH.startswith("scrypt:32768:8:1$")
+
+
+@pytest.mark.real_password_cost
 def test_an_unknown_address_costs_one_scrypt_like_a_wrong_password(app, monkeypatch):
     # Same work for both failures, so the login's timing does not tell which addresses have accounts.
     from praatmee_site.staff import accounts
