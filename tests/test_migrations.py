@@ -21,6 +21,7 @@ from sqlalchemy import inspect, text
 from praatmee_site import campaigns
 from praatmee_site.db import MIGRATIONS, Base, Database, SchemaError
 from praatmee_site.staff.accounts import StaffDirectory, audit_log
+from praatmee_site.web import services
 from tests.conftest import database_url
 
 SNAPSHOTS = Path(__file__).parent / "fixtures" / "snapshots"
@@ -59,6 +60,15 @@ def test_upgrading_twice_applies_nothing_the_second_time(fresh):
     database.upgrade()
     assert database.upgrade() == []
     assert database.current_version() == head()
+
+
+def test_the_site_starting_on_an_empty_database_applies_every_revision(make_app, tmp_path):
+    # The other tests' apps start on a copy of a migrated database (tests/conftest.py): this one does not.
+    app = make_app(DATABASE_URL=database_url(tmp_path, "empty"))
+    database = app.extensions[services.DATABASE]
+    assert database.current_version() == head()
+    with database.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
 
 
 def test_there_is_one_line_of_revisions_without_branches():
