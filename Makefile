@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test
 CATALOGS := $(wildcard translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: run test test-pg lint wheel-check dist install translations extract-messages update-messages bench drill clean
+.PHONY: run test test-pg screenshots lint wheel-check dist install translations extract-messages update-messages bench drill clean
 
 run: $(STAMP) $(COMPILED)
 	PRAATMEE_DEMO=1 $(BIN)/flask --app praatmee_site run --host 127.0.0.1 --port 5000
@@ -38,6 +38,10 @@ dist: $(STAMP) $(COMPILED)
 # started on a free loopback port in a temporary folder and removed afterwards, also when tests fail.
 test-pg: $(TEST_STAMP) $(COMPILED)
 	$(BIN)/python -m tests.support.servers postgres -- $(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+# The browser tests, keeping a picture of every page they check in artifacts/ (for people; no test reads them).
+screenshots: $(TEST_STAMP) $(COMPILED)
+	PRAATMEE_TEST_SCREENSHOTS=1 $(BIN)/python -m pytest -n auto -m browser $(PYTEST_ARGS)
 
 # Benchmarks, by hand (about 5 minutes): throughput beside hello world, page weight, upstream faults,
 # posters, memory. Prints markdown tables for the README. BENCH_ARGS=throughput (or --quick) for a part.

@@ -5,6 +5,7 @@ PostgreSQL database (`make test-pg` starts one), a schema of its own in that dat
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -26,6 +27,7 @@ SHARED_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "shared"
 HOME = "https://social.test"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 CHROMIUM = os.environ.get("PRAATMEE_TEST_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = os.environ.get("PRAATMEE_TEST_SCREENSHOTS", "") not in ("", "0")
 # Read once at import: the app fixtures clear PRAATMEE_* from the environment.
 TEST_DATABASE_URL = os.environ.get("PRAATMEE_TEST_DATABASE_URL", "")
 
@@ -109,11 +111,16 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line("PostgreSQL-only tests were left out: `make test-pg` runs them")
 
 
+CALL_REPORT = pytest.StashKey()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """On CI (CI=true) a skip is a failure: a missing Redis or Chromium must not pass quietly."""
     outcome = yield
     report = outcome.get_result()
+    if report.when == "call":
+        item.stash[CALL_REPORT] = report  # open_page photographs the pages of a failed test
     if report.skipped and os.environ.get("CI", "").lower() == "true" and not hasattr(report, "wasxfail"):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
@@ -369,14 +376,84 @@ class OutsideRequests(list):
     """Every request the page made that did not go to the test server (should stay empty)."""
 
 
-@pytest.fixture
-def open_page(browser):
-    contexts = []
+class PagePool:
+    """Browser tabs kept from one test to the next in this test process, each in its own context.
 
-    def open_(server_url: str, *, width=1280, height=800, javascript=True, allow_hosts=()):
-        context = browser.new_context(viewport={"width": width, "height": height}, java_script_enabled=javascript)
-        contexts.append(context)
-        page = context.new_page()
+    A new context and page cost Chromium about 0.55 s of CPU (a fresh renderer process, and axe-core
+    compiled anew in it); a page that has been used before costs a tenth of that. A tab goes back to
+    the pool only when nothing of its test can reach the next one: no cookie (they are cleared), no
+    local or session storage (a context that has any is closed instead), no route (all removed),
+    back on about:blank with the network on, and only after a test that passed. Pages the test
+    opened itself in that context are closed. Everything else a test sets on a page (listeners, init
+    scripts) it must ask a fresh context for: `open_page(..., fresh=True)`.
+    """
+
+    def __init__(self, browser) -> None:
+        self.browser = browser
+        self.free: dict[bool, list] = {True: [], False: []}  # javascript on/off → pages
+
+    def take(self, *, width: int, height: int, javascript: bool):
+        if self.free[javascript]:
+            page = self.free[javascript].pop()
+            page.set_viewport_size({"width": width, "height": height})
+            return page
+        context = self.browser.new_context(viewport={"width": width, "height": height},
+                                           java_script_enabled=javascript)
+        return context.new_page()
+
+    def give_back(self, page, *, javascript: bool, origins: set[str]) -> None:
+        context = page.context
+        try:
+            if page.is_closed():
+                raise RuntimeError("the test closed its page")
+            for other in context.pages:
+                if other != page:
+                    other.close()
+            page.unroute_all(behavior="ignoreErrors")
+            page.goto("about:blank")
+            context.set_offline(False)
+            context.clear_cookies()
+            context.clear_permissions()
+            # Local storage, IndexedDB, caches, cookies of every origin the test served (page.route lets
+            # no other origin load in this tab); the next test's server may get the same port.
+            cdp = context.new_cdp_session(page)
+            for origin in origins:
+                cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
+            cdp.detach()
+        except Exception:  # noqa: BLE001 - a tab that cannot be made clean is not used again
+            context.close()
+            return
+        self.free[javascript].append(page)
+
+    def close(self) -> None:
+        for pages in self.free.values():
+            for page in pages:
+                page.context.close()
+
+
+@pytest.fixture(scope="session")
+def page_pool(browser):
+    pool = PagePool(browser)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def open_page(browser, page_pool, request):
+    """A tab on `server_url` at this size; requests elsewhere are recorded in `page.outside_requests`
+    and fail (images of `allow_hosts` get a tiny PNG). Tabs come from the worker's `PagePool`;
+    `fresh=True` gives a context of the test's own, closed at its end."""
+    pooled, own, origins = [], [], set()
+
+    def open_(server_url: str, *, width=1280, height=800, javascript=True, allow_hosts=(), fresh=False):
+        if fresh:
+            context = browser.new_context(viewport={"width": width, "height": height}, java_script_enabled=javascript)
+            own.append(context)
+            page = context.new_page()
+        else:
+            page = page_pool.take(width=width, height=height, javascript=javascript)
+            pooled.append((page, javascript))
+            origins.add(server_url)
         outside = OutsideRequests()
 
         def check(route):
@@ -392,21 +469,54 @@ def open_page(browser):
         page.outside_requests = outside
         return page
     yield open_
-    for context in contexts:
+    report = request.node.stash.get(CALL_REPORT, None)
+    failed = report is None or report.failed
+    if report is not None and report.failed:  # what the failing test saw, page by page
+        name = re.sub(r"[^\w.-]+", "_", request.node.name)
+        pages = [p for context in [page.context for page, _ in pooled] + own for p in context.pages]
+        for number, page in enumerate(pages):
+            _photograph(page, f"failed_{name}_{number}")
+    for page, javascript in pooled:
+        if failed:
+            page.context.close()
+        else:
+            page_pool.give_back(page, javascript=javascript, origins=origins)
+    for context in own:
         context.close()
 
 
-def screenshot(page, name: str) -> None:
+def _photograph(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    try:
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    except Exception as exc:  # noqa: BLE001 - a page that is gone has nothing to show
+        print(f"no screenshot {name}: {exc}")
+
+
+def screenshot(page, name: str) -> None:
+    """A picture of the page for people to look at, in artifacts/, with PRAATMEE_TEST_SCREENSHOTS=1
+    (`make screenshots`); a failed browser test photographs its pages either way. No test reads these."""
+    if SCREENSHOTS:
+        _photograph(page, name)
+
+
+# The rules every page must pass: WCAG 2.0, 2.1 and 2.2, levels A and AA.
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
+               "resultTypes": ["violations"]}  # passes and inapplicable rules are not sent back
+
+
+@functools.cache
+def _axe_source() -> str:
+    from axe_playwright_python.sync_playwright import Axe
+    return Axe().axe_script  # the axe-core release the package bundles
 
 
 def run_axe(page) -> list:
-    from axe_playwright_python.sync_playwright import Axe
+    """axe-core's violations on the page as it is now (an empty list is a pass)."""
     page.wait_for_load_state("load")  # a half-laid-out page gives false target-size findings
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": [
-        "wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}})
-    return results.response["violations"]
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(_axe_source())
+    return page.evaluate("options => axe.run(document, options).then(results => results.violations)", AXE_OPTIONS)
 
 
 def describe_violations(violations) -> str:

@@ -138,7 +138,7 @@ def test_xss_corpus_is_inert_in_a_real_browser(make_app, live_server_for, mastod
     mastodon.standard()
     mastodon.mock.replace("GET", HOME + "/api/v1/statuses/100/context", json=hostile_context())
     server = live_server_for(make_app())
-    page = open_page(server.url, allow_hosts=(HOME,))
+    page = open_page(server.url, allow_hosts=(HOME,), fresh=True)  # its dialog listener stays with the page
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(server.url + "/")
