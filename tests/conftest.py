@@ -13,6 +13,8 @@ import shutil
 import threading
 from pathlib import Path
 
+import jinja2
+import jinja2.bccache
 import pytest
 import responses
 from werkzeug.serving import make_server
@@ -210,6 +212,26 @@ def base_config(tmp_path: Path, **overrides) -> dict:
     return config
 
 
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Jinja's compiled templates shared by every app of this test process.
+
+    A site compiles each template once per process; a test's new app would compile it again (about
+    8 ms per template). Keyed by Jinja on the template's name and a checksum of its source."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
 @pytest.fixture(scope="session")
 def migrated_sqlite(tmp_path_factory) -> Path:
     """A SQLite database with every revision applied, made once per test process.
@@ -237,7 +259,9 @@ def make_app(tmp_path, monkeypatch, migrated_sqlite):
         own = tmp_path / "test.sqlite"
         if config["DATABASE_URL"] == f"sqlite:///{own}" and not own.exists():
             shutil.copyfile(migrated_sqlite, own)
-        return create_app(config)
+        app = create_app(config)
+        app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
+        return app
     return make
 
 
