@@ -54,9 +54,11 @@ def main() -> int:
             run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(work_path), str(ROOT)])
             wheel = next(work_path.glob("praatmee_site-*.whl"))
         venv = work_path / "venv"
-        run([sys.executable, "-m", "venv", str(venv)])
-        run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             str(wheel)])
+        # A bare venv filled by this pip (`pip --python`): no copy of pip, and no .pyc compiled ahead,
+        # took the install from 18.5 to 4.5 s; what lands in site-packages is the same.
+        run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
+        run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--quiet",
+             "--no-compile", "--disable-pip-version-check", str(wheel)])
         elsewhere = work_path / "elsewhere"  # not the checkout: nothing may be found through the cwd
         elsewhere.mkdir()
         env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "PRAATMEE_DEMO": "1", "PRAATMEE_SECRET_KEY": "w" * 32,
