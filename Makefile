@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 CATALOGS := $(wildcard translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
+# pytest keeps its rewritten test modules as .pyc (git-ignored) even where the environment says not to
+# write bytecode: collecting the suite then takes 1.8 s instead of 4.4 s in every worker after the first run.
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest
 
 .PHONY: run test test-pg screenshots lint wheel-check dist install translations extract-messages update-messages bench drill clean
 
@@ -16,7 +19,7 @@ run: $(STAMP) $(COMPILED)
 # check (mostly pip and disk) runs beside it. Either failing fails `make test`.
 test: lint
 	@$(BIN)/python .ci/wheel_check.py > $(VENV)/wheel-check.log 2>&1 & wheel=$$!; \
-	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS); suite=$$?; \
+	$(PYTEST) -n auto $(PYTEST_ARGS); suite=$$?; \
 	wait $$wheel; checked=$$?; cat $(VENV)/wheel-check.log; \
 	[ $$suite -eq 0 ] && [ $$checked -eq 0 ]
 
@@ -37,11 +40,11 @@ dist: $(STAMP) $(COMPILED)
 # The same suite against a throw-away PostgreSQL cluster (Debian's postgresql: apt-get install postgresql),
 # started on a free loopback port in a temporary folder and removed afterwards, also when tests fail.
 test-pg: $(TEST_STAMP) $(COMPILED)
-	$(BIN)/python -m tests.support.servers postgres -- $(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+	$(BIN)/python -m tests.support.servers postgres -- $(PYTEST) -n auto $(PYTEST_ARGS)
 
 # The browser tests, keeping a picture of every page they check in artifacts/ (for people; no test reads them).
 screenshots: $(TEST_STAMP) $(COMPILED)
-	PRAATMEE_TEST_SCREENSHOTS=1 $(BIN)/python -m pytest -n auto -m browser $(PYTEST_ARGS)
+	PRAATMEE_TEST_SCREENSHOTS=1 $(PYTEST) -n auto -m browser $(PYTEST_ARGS)
 
 # Benchmarks, by hand (about 5 minutes): throughput beside hello world, page weight, upstream faults,
 # posters, memory. Prints markdown tables for the README. BENCH_ARGS=throughput (or --quick) for a part.
