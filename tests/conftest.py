@@ -415,11 +415,12 @@ class PagePool:
 
     A new context and page cost Chromium about 0.55 s of CPU (a fresh renderer process, and axe-core
     compiled anew in it); a page that has been used before costs a tenth of that. A tab goes back to
-    the pool only when nothing of its test can reach the next one: no cookie (they are cleared), no
-    local or session storage (a context that has any is closed instead), no route (all removed),
-    back on about:blank with the network on, and only after a test that passed. Pages the test
-    opened itself in that context are closed. Everything else a test sets on a page (listeners, init
-    scripts) it must ask a fresh context for: `open_page(..., fresh=True)`.
+    the pool only after a test that passed (a failed test's contexts are closed), and only when
+    nothing of its test can reach the next one: cookies and permissions cleared, the storage of every
+    origin the test served cleared (local storage, IndexedDB, caches), no route left, the tabs the
+    test opened itself closed, back on about:blank with the network on. A test that sets anything
+    else on its page (a listener, an init script, a default timeout) asks for a context of its own:
+    `open_page(..., fresh=True)`.
     """
 
     def __init__(self, browser) -> None:
