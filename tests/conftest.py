@@ -189,15 +189,19 @@ def _close_pooled_connections(monkeypatch):
 CHEAP_SCRYPT = "scrypt:1024:8:1"
 
 
+@functools.cache
+def _cheap_dummy_hash() -> str:
+    from werkzeug.security import generate_password_hash
+    return generate_password_hash("not a real password", method=CHEAP_SCRYPT)
+
+
 @pytest.fixture(autouse=True)
 def _cheap_staff_passwords(request, monkeypatch):
     if request.node.get_closest_marker("real_password_cost"):
         return
-    from werkzeug.security import generate_password_hash
-
     from praatmee_site.staff import accounts
     monkeypatch.setattr(accounts, "HASH_METHOD", CHEAP_SCRYPT)
-    monkeypatch.setattr(accounts, "_DUMMY_HASH", generate_password_hash("not a real password", method=CHEAP_SCRYPT))
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", _cheap_dummy_hash())
 
 
 @pytest.fixture(autouse=True)
@@ -437,6 +441,12 @@ class OutsideRequests(list):
     """Every request the page made that did not go to the test server (should stay empty)."""
 
 
+def new_tab(browser, *, width: int, height: int, javascript: bool):
+    """A page in a context of its own (its own cookies and storage)."""
+    context = browser.new_context(viewport={"width": width, "height": height}, java_script_enabled=javascript)
+    return context.new_page()
+
+
 class PagePool:
     """Browser tabs kept from one test to the next in this test process, each in its own context.
 
@@ -459,9 +469,7 @@ class PagePool:
             page = self.free[javascript].pop()
             page.set_viewport_size({"width": width, "height": height})
             return page
-        context = self.browser.new_context(viewport={"width": width, "height": height},
-                                           java_script_enabled=javascript)
-        return context.new_page()
+        return new_tab(self.browser, width=width, height=height, javascript=javascript)
 
     def give_back(self, page, *, javascript: bool, origins: set[str]) -> None:
         context = page.context
@@ -509,9 +517,8 @@ def open_page(browser, page_pool, request):
 
     def open_(server_url: str, *, width=1280, height=800, javascript=True, allow_hosts=(), fresh=False):
         if fresh:
-            context = browser.new_context(viewport={"width": width, "height": height}, java_script_enabled=javascript)
-            own.append(context)
-            page = context.new_page()
+            page = new_tab(browser, width=width, height=height, javascript=javascript)
+            own.append(page.context)
         else:
             page = page_pool.take(width=width, height=height, javascript=javascript)
             pooled.append((page, javascript))
@@ -532,8 +539,8 @@ def open_page(browser, page_pool, request):
         return page
     yield open_
     report = request.node.stash.get(CALL_REPORT, None)
-    failed = report is None or report.failed
-    if report is not None and report.failed:  # what the failing test saw, page by page
+    failed = report is None or report.failed  # no report: the test never ran its body
+    if failed and report is not None:  # what the failing test saw, page by page
         name = re.sub(r"[^\w.-]+", "_", request.node.name)
         pages = [p for context in [page.context for page, _ in pooled] + own for p in context.pages]
         for number, page in enumerate(pages):
