@@ -130,6 +130,7 @@ class Walk:
     app: object
     failures: list = field(default_factory=list)
     sent: int = 0
+    set_a_cookie: bool = False  # the last answer did: the session, and with it the CSRF token, may have changed
 
     def send(self, client, method: str, path_info: str, query: str = "", body: Body | None = None,
              label: str = "", extra_environ: dict | None = None) -> int:
@@ -151,8 +152,10 @@ class Walk:
             response = client.open("/", method=method, headers=headers, environ_overrides=environ, **kwargs)
         except Exception as exc:  # noqa: BLE001 - an exception the app let through is a failure too
             self.failures.append((method, path_info[:120], query[:120], label, repr(exc)[:200]))
+            self.set_a_cookie = True  # unknown: assume the session changed
             return 599
         status = response.status_code
+        self.set_a_cookie = "Set-Cookie" in response.headers
         response.close()  # a static file's answer holds its file open until closed
         if status >= 500:
             self.failures.append((method, path_info[:120], query[:120], label, status))
@@ -252,15 +255,16 @@ def test_no_hostile_request_to_any_route_gives_a_server_error(walk_app, as_staff
                             requests.append((f"body {label} without token", paths["plausible"], "",
                                              lambda token, label=label, bodies=bodies: bodies(None)[label]))
                 needs_token = method not in ("GET", "HEAD", "OPTIONS") and (as_staff or rule.endpoint == "staff.login")
-                # A token holds for its session: fetched again only where the session may change.
-                session_changes = rule.endpoint == "staff.login" or rule.endpoint in ENDS_SESSION
-                token = csrf_token(client) if needs_token and not session_changes else None
+                # A token holds for its session: fetched again after an answer that set a cookie (a login,
+                # a logout, a new session), since only such an answer can have changed the session.
+                token = None
                 for label, path, query, body in requests:
-                    if needs_token and session_changes:
+                    if needs_token and (token is None or walk.set_a_cookie):
                         token = csrf_token(client)
                     status = walk.send(client, method, path, query, body(token), f"{who} | {rule.endpoint} | {label}")
                     if as_staff and rule.endpoint in ENDS_SESSION and status in (302, 303):
                         client = logged_in(walk_app)
+                        token = None
     assert walk.sent > 1000 / (2 * SHARDS)
     assert not walk.failures, f"{len(walk.failures)} of {walk.sent} requests gave a 5xx:\n" + "\n".join(
         map(repr, walk.failures[:40]))
