@@ -9,15 +9,18 @@ import io
 import re
 import shutil
 import subprocess
+import threading
+import time
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 
-import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 from PIL import Image, ImageChops, ImageDraw
 
 from praatmee_site.campaigns import posters
 from praatmee_site.campaigns.posters import Box, PosterSpec, PosterText
+from tests.support.qr import pdf_pages
 
 URL = "https://amsterdam.nl/praatmee/c/bibliotheek-oost"
 SHORT_LINK = "amsterdam.nl/praatmee"
@@ -114,11 +117,6 @@ def assert_campaign_qr(image: Image.Image, count: int = 1) -> list[zxingcpp.Barc
         assert code.text == URL
         assert code.ec_level == "Q"
     return codes
-
-
-def pdf_pages(data: bytes, dpi: int = 100) -> list[tuple[tuple[float, float], Image.Image]]:
-    document = pdfium.PdfDocument(data)
-    return [(page.get_size(), page.render(scale=dpi / 72).to_pil()) for page in document]
 
 
 def png(data: bytes) -> Image.Image:
@@ -293,6 +291,47 @@ def test_png_is_the_pdf_rendered_at_300_dpi_with_the_exact_pixel_size(pngs, size
     assert image.size == PAPER_PX[size]
     assert image.info["dpi"] == pytest.approx((300, 300), abs=0.01)
     assert_campaign_qr(image)
+
+
+def test_posters_rendered_side_by_side_never_run_pdfium_at_the_same_time(monkeypatch):
+    # PDFium is not thread-safe: two calls at once, even on different documents, crash the process
+    # ("free(): invalid pointer", or a segfault in get_page). The staff page's previews load side by
+    # side, so a threaded server renders several posters at once. Each document here stays open a
+    # moment, long enough for the other threads to try.
+    real_document = posters.pypdfium2.PdfDocument
+    open_now, most_at_once, counting = 0, 0, threading.Lock()
+
+    class Watched:
+        def __init__(self, data):
+            nonlocal open_now, most_at_once
+            with counting:
+                open_now += 1
+                most_at_once = max(most_at_once, open_now)
+            self.document = real_document(data)
+            time.sleep(0.02)
+
+        def __getitem__(self, number):
+            return self.document[number]
+
+        def close(self):
+            nonlocal open_now
+            self.document.close()
+            with counting:
+                open_now -= 1
+
+    monkeypatch.setattr(posters.pypdfium2, "PdfDocument", Watched)
+    alone = posters.render(SPEC, "A6", "png", dpi=30)
+    start = threading.Barrier(8)
+
+    def preview(size: str) -> bytes:
+        start.wait()
+        return posters.render(SPEC, size, "png", dpi=30)
+
+    with ThreadPoolExecutor(8) as pool:
+        side_by_side = list(pool.map(preview, ["A6", "A5"] * 4))
+    assert most_at_once == 1
+    assert side_by_side[0::2] == [alone] * 4
+    assert_campaign_qr(png(side_by_side[1]))
 
 
 def test_large_pngs_stay_under_about_40_megapixels():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -252,17 +253,28 @@ def png_dpi(size: Size) -> int:
     return next(dpi for dpi in (300, 200, 150, 100, 72, 50) if inches * dpi * dpi <= 40e6)
 
 
+# PDFium is not thread-safe: no two of its calls may run at the same time in one process, not even
+# on different documents (pypdfium2's docs), or the process crashes. A threaded server (`flask run`,
+# gunicorn with --threads, the staff page's previews loading side by side) renders posters at once,
+# so every use of pdfium, here and in the tests that read printed matter back, holds this lock.
+PDFIUM_LOCK = threading.Lock()
+
+
 def pdf_to_png(pdf: bytes, dpi: int) -> bytes:
     """The first page of `pdf` rendered at `dpi` (pypdfium2), tagged with that resolution."""
-    document = pypdfium2.PdfDocument(pdf)
-    try:
-        page = document[0]
-        width, height = (round(points * dpi / 72) for points in page.get_size())
-        # pdfium rounds up: a last column that is mostly off the paper is cut, so A4 at 300 dpi is
-        # 2480 × 3508 pixels like every other A4 at 300 dpi.
-        image = page.render(scale=dpi / 72).to_pil().convert("RGB").crop((0, 0, width, height))
-    finally:
-        document.close()
+    with PDFIUM_LOCK:
+        document = pypdfium2.PdfDocument(pdf)
+        try:
+            page = document[0]
+            width, height = (round(points * dpi / 72) for points in page.get_size())
+            # pdfium rounds up: a last column that is mostly off the paper is cut, so A4 at 300 dpi is
+            # 2480 × 3508 pixels like every other A4 at 300 dpi.
+            bitmap = page.render(scale=dpi / 72)
+            image = bitmap.to_pil().convert("RGB").crop((0, 0, width, height))  # a copy of its own
+            bitmap.close()
+            page.close()
+        finally:
+            document.close()
     return _png(image, dpi=dpi)
 
 
