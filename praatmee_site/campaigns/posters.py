@@ -270,11 +270,12 @@ def pdf_to_png(pdf: bytes, dpi: int) -> bytes:
             # pdfium rounds up: a last column that is mostly off the paper is cut, so A4 at 300 dpi is
             # 2480 × 3508 pixels like every other A4 at 300 dpi.
             bitmap = page.render(scale=dpi / 72)
-            image = bitmap.to_pil().convert("RGB").crop((0, 0, width, height))  # a copy of its own
-            bitmap.close()
-            page.close()
+            try:
+                image = bitmap.to_pil().convert("RGB").crop((0, 0, width, height))  # a copy of its own
+            finally:
+                bitmap.close()  # here, under the lock, not by a finalizer in some other thread later
         finally:
-            document.close()
+            document.close()  # and its page with it
     return _png(image, dpi=dpi)
 
 

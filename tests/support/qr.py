@@ -27,11 +27,12 @@ def pdf_pages(data: bytes, dpi: int = 100) -> list[tuple[tuple[float, float], Im
             pages = []
             for page in document:
                 bitmap = page.render(scale=dpi / 72)
-                pages.append((page.get_size(), bitmap.to_pil().convert("RGB")))
-                bitmap.close()
-                page.close()
+                try:
+                    pages.append((page.get_size(), bitmap.to_pil().convert("RGB")))
+                finally:
+                    bitmap.close()
         finally:
-            document.close()
+            document.close()  # and its pages with it
     return pages
 
 
