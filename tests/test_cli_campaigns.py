@@ -13,7 +13,7 @@ from sqlalchemy import text
 from praatmee_site import campaigns
 from praatmee_site.campaigns import posters
 from tests.conftest import HOME
-from tests.test_posters import pdf_pages, rasterize_qr_svg
+from tests.test_posters import rasterize_qr_svg
 
 PUBLIC = "https://amsterdam.test/praatmee"
 URL = f"{PUBLIC}/c/bieb-oost"
@@ -54,7 +54,7 @@ def stored(app, slug="bieb-oost"):
 
 def decode(data: bytes, fmt: str, dpi: int = 100) -> list:
     if fmt == "pdf":
-        ((_, image),) = pdf_pages(data, dpi=dpi)
+        ((_, image),) = posters.rendered_pages(data, dpi=dpi)
     elif fmt == "png":
         image = Image.open(io.BytesIO(data))
     else:
@@ -69,7 +69,7 @@ def test_create_poster_scan_show(app, runner, mastodon, tmp_path):
     assert f"Created campaign bieb-oost (OBA Oost): {URL}" in ok(runner, *CREATE)
     poster = tmp_path / "poster.pdf"
     ok(runner, "campaign", "poster", "bieb-oost", "--size", "A3", "--format", "pdf", "--output", poster)
-    ((size, image),) = pdf_pages(poster.read_bytes())
+    ((size, image),) = posters.rendered_pages(poster.read_bytes(), dpi=100)
     assert size == pytest.approx((841.89, 1190.55), abs=0.5)
     (code,) = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
     assert code.text == URL and code.ec_level == "Q"

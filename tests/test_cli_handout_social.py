@@ -6,7 +6,8 @@ import io
 import pytest
 from PIL import Image
 
-from tests.support.qr import codes_in_pdf, codes_in_png, pdf_pages, texts
+from praatmee_site.campaigns.posters import rendered_pages
+from tests.support.qr import codes_in_pdf, codes_in_png, texts
 
 URL = "https://amsterdam.test/praatmee/c/bieb-oost"
 
@@ -22,7 +23,7 @@ def test_handout_is_four_a6_cards_on_a4_whose_qr_codes_lead_to_the_campaign(runn
     output = tmp_path / "flyer.pdf"
     result = runner.invoke(args=["campaign", "handout", "bieb-oost", "--output", str(output)])
     assert result.exit_code == 0, result.output
-    ((width, height), _image), = pdf_pages(output.read_bytes(), dpi=10)
+    ((width, height), _image), = rendered_pages(output.read_bytes(), dpi=10)
     assert abs(width - 595.3) < 1.5 and abs(height - 841.9) < 1.5  # A4 portrait, points
     codes = codes_in_pdf(output.read_bytes(), dpi=150)
     assert len(codes) == 4 and texts(codes) == {URL}

@@ -81,9 +81,8 @@ def test_a_known_campaign_keeps_its_own_language_link(app_with_campaign):
 def small_pools(app, *, real: int, elsewhere: int) -> KeptPages:
     """The app's kept entry pages with smaller pools (same mounts, same code): a test that has to go
     past a bound then needs dozens of renders, not the hundreds the site's own bounds would take."""
-    pages = app.extensions[ENTRY_PAGES] = KeptPages(app.extensions[ENTRY_PAGES].mounts, real=real,
-                                                    elsewhere=elsewhere)
-    return pages
+    app.extensions[ENTRY_PAGES] = KeptPages(app.extensions[ENTRY_PAGES].mounts, real=real, elsewhere=elsewhere)
+    return app.extensions[ENTRY_PAGES]
 
 
 def test_mounts_a_visitor_makes_up_never_push_the_real_pages_out(app_with_campaign):

@@ -20,7 +20,6 @@ from PIL import Image, ImageChops, ImageDraw
 
 from praatmee_site.campaigns import posters
 from praatmee_site.campaigns.posters import Box, PosterSpec, PosterText
-from tests.support.qr import pdf_pages
 
 URL = "https://amsterdam.nl/praatmee/c/bibliotheek-oost"
 SHORT_LINK = "amsterdam.nl/praatmee"
@@ -521,7 +520,7 @@ def handout_a4() -> bytes:
 
 
 def test_handout_puts_four_scannable_cards_on_an_a4_sheet(handout_a4):
-    ((page_size, image),) = pdf_pages(handout_a4, dpi=150)
+    ((page_size, image),) = posters.rendered_pages(handout_a4, dpi=150)
     assert page_size == pytest.approx(PAPER_PT["A4"], abs=0.01)
     assert_campaign_qr(image, count=4)
 
@@ -539,7 +538,7 @@ def test_handout_is_vector_with_dashed_cut_lines_between_the_cards(handout_a4, t
 
 
 def test_handout_puts_two_scannable_cards_on_an_a5_sheet():
-    ((page_size, image),) = pdf_pages(posters.handout_pdf(SPEC, sheet="A5"), dpi=150)
+    ((page_size, image),) = posters.rendered_pages(posters.handout_pdf(SPEC, sheet="A5"), dpi=150)
     assert page_size == pytest.approx(PAPER_PT["A5"][::-1], abs=0.01)  # landscape
     assert_campaign_qr(image, count=2)
 

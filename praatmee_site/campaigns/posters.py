@@ -256,27 +256,36 @@ def png_dpi(size: Size) -> int:
 # PDFium is not thread-safe: no two of its calls may run at the same time in one process, not even
 # on different documents (pypdfium2's docs), or the process crashes. A threaded server (`flask run`,
 # gunicorn with --threads, the staff page's previews loading side by side) renders posters at once,
-# so every use of pdfium, here and in the tests that read printed matter back, holds this lock.
+# so every use of PDFium goes through `rendered_pages`, which holds this lock.
 PDFIUM_LOCK = threading.Lock()
+
+
+def rendered_pages(pdf: bytes, dpi: float, *, first_only: bool = False) -> list[tuple[tuple[float, float], Image.Image]]:
+    """The pages of `pdf` (or its first), each as its size in points and an RGB image at `dpi`,
+    rendered by PDFium under `PDFIUM_LOCK`. Also how the tests read printed matter back."""
+    with PDFIUM_LOCK:
+        document = pypdfium2.PdfDocument(pdf)
+        try:
+            pages = []
+            for number in range(1 if first_only else len(document)):
+                page = document[number]
+                bitmap = page.render(scale=dpi / 72)
+                try:
+                    pages.append((page.get_size(), bitmap.to_pil().convert("RGB")))  # a copy of its own
+                finally:
+                    bitmap.close()  # here, under the lock, not by a finalizer in some other thread later
+        finally:
+            document.close()  # and its pages with it
+    return pages
 
 
 def pdf_to_png(pdf: bytes, dpi: int) -> bytes:
     """The first page of `pdf` rendered at `dpi` (pypdfium2), tagged with that resolution."""
-    with PDFIUM_LOCK:
-        document = pypdfium2.PdfDocument(pdf)
-        try:
-            page = document[0]
-            width, height = (round(points * dpi / 72) for points in page.get_size())
-            # pdfium rounds up: a last column that is mostly off the paper is cut, so A4 at 300 dpi is
-            # 2480 × 3508 pixels like every other A4 at 300 dpi.
-            bitmap = page.render(scale=dpi / 72)
-            try:
-                image = bitmap.to_pil().convert("RGB").crop((0, 0, width, height))  # a copy of its own
-            finally:
-                bitmap.close()  # here, under the lock, not by a finalizer in some other thread later
-        finally:
-            document.close()  # and its page with it
-    return _png(image, dpi=dpi)
+    ((points, image),) = rendered_pages(pdf, dpi, first_only=True)
+    # pdfium rounds up: a last column that is mostly off the paper is cut, so A4 at 300 dpi is
+    # 2480 × 3508 pixels like every other A4 at 300 dpi.
+    width, height = (round(size * dpi / 72) for size in points)
+    return _png(image.crop((0, 0, width, height)), dpi=dpi)
 
 
 def _product_name(size: Size) -> str:
