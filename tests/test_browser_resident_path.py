@@ -301,30 +301,36 @@ def test_the_copy_field_shows_the_whole_link_at_a_readable_size(thread_server, o
 
 # --- the kiosk on tablets ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("size", TABLETS, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("path, encoded, link", [
     ("/kiosk", PUBLIC, "amsterdam.test/praatmee"),
     ("/en/kiosk", f"{PUBLIC}/en/", "amsterdam.test/praatmee/en"),
     ("/kiosk/bushalte-wibautstraat-oost", f"{PUBLIC}/c/bushalte-wibautstraat-oost", "amsterdam.test/praatmee"),
     ("/en/kiosk/bieb-oost", f"{PUBLIC}/en/c/bieb-oost", "amsterdam.test/praatmee/en"),
 ])
-def test_the_kiosk_fits_every_tablet_with_its_short_link_on_one_line(thread_server, open_page, size, path,
-                                                                      encoded, link):
+def test_the_kiosk_fits_every_tablet_with_its_short_link_on_one_line(thread_server, open_page, path, encoded, link):
+    """Each tablet loads the kiosk at its own size; what every size got wrong is gathered first."""
     from PIL import Image
 
     from tests.support.qr import codes_in_image, texts
-    width, height = size
-    page = open_page(thread_server.url, width=width, height=height, allow_hosts=(HOME,))
-    page.goto(thread_server.url + path)
-    assert_kiosk_fits(page, width, height, link)
-    screenshot(page, f"kiosk{path.replace('/', '_')}_{width}x{height}")
-    assert texts(codes_in_image(Image.open(io.BytesIO(page.screenshot())))) == {encoded}
+    page = open_page(thread_server.url, allow_hosts=(HOME,))
+    problems = []
+    for width, height in TABLETS:
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(thread_server.url + path)
+        try:
+            assert_kiosk_fits(page, width, height, link)
+        except AssertionError as failed:
+            problems.append(f"{width}x{height}: {failed}")
+        screenshot(page, f"kiosk{path.replace('/', '_')}_{width}x{height}")
+        scanned = texts(codes_in_image(Image.open(io.BytesIO(page.screenshot()))))
+        if scanned != {encoded}:
+            problems.append(f"{width}x{height}: the code on the screen reads {scanned}, not {encoded}")
+    assert problems == [], "\n".join(problems)
     assert page.outside_requests == []
 
 
-@pytest.mark.parametrize("size", TABLETS, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_the_kiosk_with_an_outcome_and_the_sms_line_still_shows_the_newest_replies(make_app, mastodon, live_server_for,
-                                                                                  open_page, size):
+                                                                                  open_page):
     from datetime import date
 
     from praatmee_site import outcomes
@@ -337,13 +343,19 @@ def test_the_kiosk_with_an_outcome_and_the_sms_line_still_shows_the_newest_repli
                  actor="test", status="besloten", title_nl="Tien nieuwe bankjes", title_en="Ten new benches",
                  text_nl="Jullie vroegen om bankjes.", happened_on=date.today())
     server = live_server_for(app)
-    width, height = size
-    page = open_page(server.url, width=width, height=height, allow_hosts=(HOME,))
-    page.goto(server.url + "/kiosk/bieb-oost")
-    assert "Tien nieuwe bankjes" in page.inner_text(".kiosk-outcome")
-    assert "4444" in page.inner_text(".kiosk-call")
-    assert_kiosk_fits(page, width, height, "amsterdam.test/praatmee")
-    screenshot(page, f"kiosk_outcome_sms_{width}x{height}")
+    page = open_page(server.url, allow_hosts=(HOME,))
+    problems = []
+    for width, height in TABLETS:  # each tablet loads the kiosk at its own size
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(server.url + "/kiosk/bieb-oost")
+        try:
+            assert "Tien nieuwe bankjes" in page.inner_text(".kiosk-outcome")
+            assert "4444" in page.inner_text(".kiosk-call")
+            assert_kiosk_fits(page, width, height, "amsterdam.test/praatmee")
+        except AssertionError as failed:
+            problems.append(f"{width}x{height}: {failed}")
+        screenshot(page, f"kiosk_outcome_sms_{width}x{height}")
+    assert problems == [], "\n".join(problems)
 
 
 def assert_kiosk_fits(page, width: int, height: int, link: str) -> None:
@@ -370,15 +382,20 @@ def assert_kiosk_fits(page, width: int, height: int, link: str) -> None:
 CHANGED_PAGES = ["/", "/c/bieb-oost", "/reageer?post=106&c=bieb-oost", "/privacy", "/toegankelijkheid", "/hulp"]
 
 
-@pytest.mark.parametrize("lang", ["", "/en"])
-@pytest.mark.parametrize("path", CHANGED_PAGES)
-def test_axe_finds_nothing_on_the_changed_pages_with_every_choice_open(thread_server, open_page, lang, path):
+@pytest.mark.parametrize("lang", ["", "/en"], ids=["nl", "en"])
+def test_axe_finds_nothing_on_the_changed_pages_with_every_choice_open(thread_server, open_page, lang):
+    """Every changed page on a phone with every fold open, one after the other in one tab; every page's
+    findings are gathered first, so one failing page does not hide the next."""
     page = phone(open_page, thread_server)
-    page.goto(thread_server.url + lang + path)
-    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
-    violations = run_axe(page)
-    screenshot(page, f"path{(lang + path).replace('/', '_').replace('?', '_')}")
-    assert violations == [], describe_violations(violations)
+    problems = []
+    for path in CHANGED_PAGES:
+        page.goto(thread_server.url + lang + path)
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        violations = run_axe(page)
+        screenshot(page, f"path{(lang + path).replace('/', '_').replace('?', '_')}")
+        if violations:
+            problems.append(f"{lang + path}: {describe_violations(violations)}")
+    assert problems == [], "\n".join(problems)
     assert page.outside_requests == []
 
 
