@@ -1,9 +1,11 @@
 """The browser tests' tab pool (tests/conftest.py): a reused tab carries nothing of the test before it."""
 from __future__ import annotations
 
+import base64
+
 import pytest
 
-from tests.conftest import PagePool
+from tests.conftest import TINY_PNG, PagePool
 
 pytestmark = pytest.mark.browser
 
@@ -49,3 +51,30 @@ def test_a_tab_the_test_closed_is_not_offered_again(browser, make_app, live_serv
         assert pool.free[True] == []
     finally:
         pool.close()
+
+
+
+def pictures(environ, start_response):
+    """A page with images from everywhere, and the one PNG it serves itself (no CSP, so all are asked for)."""
+    if environ["PATH_INFO"] == "/own.png":
+        start_response("200 OK", [("Content-Type", "image/png")])
+        return [TINY_PNG]
+    start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+    return [environ["QUERY_STRING"].encode()]
+
+
+def test_a_tab_records_every_request_elsewhere_and_answers_images_of_allowed_hosts(live_server_for, open_page):
+    server, other = live_server_for(pictures), live_server_for(pictures)
+    page = open_page(server.url, allow_hosts=("https://social.test",))
+    page.goto(server.url + "/")
+    widths = page.evaluate("""sources => Promise.all(sources.map(src => new Promise(done => {
+        const image = new Image();
+        image.onload = () => done(image.naturalWidth);
+        image.onerror = () => done(0);
+        image.src = src;
+    })))""", ["https://social.test/avatar.png", "https://elsewhere.test/tracker.png", f"{server.url}/own.png",
+              f"{other.url}/own.png", "data:image/png;base64," + base64.b64encode(TINY_PNG).decode()])
+    # The allowed host gets a 1x1 PNG; the test server and data: URLs pass untouched; everything else,
+    # another server on this machine too, fails and is written down.
+    assert widths == [1, 0, 1, 0, 1]
+    assert page.outside_requests == ["https://elsewhere.test/tracker.png", f"{other.url}/own.png"]
