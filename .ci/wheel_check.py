@@ -9,6 +9,7 @@ templates, catalogs and fonts from inside the installed package (not from this c
 from __future__ import annotations
 
 import argparse
+import shutil
 import socket
 import subprocess
 import sys
@@ -51,7 +52,11 @@ def main() -> int:
         work_path = Path(work)
         wheel = Path(args.wheel) if args.wheel else None
         if wheel is None:
-            run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(work_path), str(ROOT)])
+            # With this venv's setuptools (the test extra pins the same lower bound as [build-system]),
+            # and without the build/ folder of an earlier build, whose left-over files would ship too.
+            shutil.rmtree(ROOT / "build", ignore_errors=True)
+            run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+                 "-w", str(work_path), str(ROOT)])
             wheel = next(work_path.glob("praatmee_site-*.whl"))
         venv = work_path / "venv"
         # A bare venv filled by this pip (`pip --python`): no copy of pip, and no .pyc compiled ahead,
