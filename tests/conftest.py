@@ -420,6 +420,20 @@ def live_server_for():
         server.stop()
 
 
+# Chromium reads only the last --disable-features, so this one must repeat the list Playwright passes
+# itself (1.65; tests/test_page_pool.py fails when a newer Playwright passes one this list lacks).
+PLAYWRIGHT_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding", "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect", "TcpPortRandomizationWin", "OptimizationHints",
+    "NetworkTimeServiceQuerying", "AimEnabled", "PreconnectToSearch", "msForceBrowserSignIn",
+    "msEdgeUpdateLaunchServicesPreferredVersion",
+)
+# The address bar's drop-downs, which headless never shows, are otherwise a web page kept loaded in a
+# renderer of its own: about 25 ms of CPU every second the browser is open.
+DISABLED_FEATURES = PLAYWRIGHT_DISABLED_FEATURES + ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup")
+
+
 @pytest.fixture(scope="session")
 def browser():
     playwright_api = pytest.importorskip("playwright.sync_api")
@@ -430,9 +444,7 @@ def browser():
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  # The address bar's drop-down, which headless never shows, is otherwise a web page kept
-                  # loaded in a renderer of its own: about 25 ms of CPU every second the browser is open.
-                  "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup",
+                  "--disable-features=" + ",".join(DISABLED_FEATURES),
                   # No name is ever looked up: whatever a page tries beyond 127.0.0.1 fails at once.
                   "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"],
         )

@@ -5,7 +5,7 @@ import base64
 
 import pytest
 
-from tests.conftest import TINY_PNG, PagePool
+from tests.conftest import DISABLED_FEATURES, TINY_PNG, PagePool
 
 pytestmark = pytest.mark.browser
 
@@ -78,3 +78,18 @@ def test_a_tab_records_every_request_elsewhere_and_answers_images_of_allowed_hos
     # another server on this machine too, fails and is written down.
     assert widths == [1, 0, 1, 0, 1]
     assert page.outside_requests == ["https://elsewhere.test/tracker.png", f"{other.url}/own.png"]
+
+
+def test_the_browser_keeps_every_feature_playwright_turns_off_and_ours(browser):
+    """Chromium obeys only the last --disable-features: ours must still hold everything Playwright's
+    own (the first) turns off, or HTTP navigations would be tried on HTTPS first, among others."""
+    page = browser.new_page()
+    try:
+        page.goto("chrome://version")
+        command_line = page.inner_text("#command_line").split()
+    finally:
+        page.close()
+    given = [switch.split("=", 1)[1].split(",") for switch in command_line if switch.startswith("--disable-features=")]
+    assert given[-1] == list(DISABLED_FEATURES)
+    missing = set().union(*given[:-1]) - set(given[-1])
+    assert not missing, f"add {sorted(missing)} to PLAYWRIGHT_DISABLED_FEATURES in tests/conftest.py"
