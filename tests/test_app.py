@@ -117,6 +117,24 @@ def test_static_files_have_versioned_urls_and_long_cache(client, mastodon):
         assert "max-age=31536000" in response.headers["Cache-Control"]
 
 
+def test_a_static_file_that_changes_gets_a_new_version_in_the_next_app(tmp_path):
+    """Versions are remembered per file between apps of one process, but never past a change."""
+    import os
+
+    from praatmee_site.web.http import _static_versions
+    css = tmp_path / "css" / "site.css"
+    css.parent.mkdir()
+    css.write_text("body { color: #181818; }")
+    first = _static_versions(tmp_path)
+    assert _static_versions(tmp_path) == first
+    css.write_text("body { color: #181819; }")  # the same size: only the content and the time differ
+    stat = css.stat()
+    os.utime(css, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    second = _static_versions(tmp_path)
+    assert second["css/site.css"] != first["css/site.css"]
+    assert second == _static_versions(tmp_path)
+
+
 def test_healthz_answers_json_with_version(client):
     response = client.get("/healthz")
     assert response.status_code == 200
