@@ -5,6 +5,7 @@ PostgreSQL database (`make test-pg` starts one), a schema of its own in that dat
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import json
@@ -601,6 +602,25 @@ def run_axe(page) -> list:
     if not page.evaluate("typeof window.axe === 'object'"):
         page.evaluate(_axe_source())
     return page.evaluate("options => axe.run(document, options).then(results => results.violations)", AXE_OPTIONS)
+
+
+class Findings(list):
+    """What a walk over pages or sizes found wrong, each line saying where. The test asserts it is empty
+    once, at its end, so one failing page does not hide the next."""
+
+    def axe(self, page, where: str) -> None:
+        """axe-core's violations on the page as it is now, if any."""
+        violations = run_axe(page)
+        if violations:
+            self.append(f"{where}: {describe_violations(violations)}")
+
+    @contextlib.contextmanager
+    def at(self, where: str):
+        """A failed assertion in this block is written down, and the walk goes on."""
+        try:
+            yield
+        except AssertionError as failed:
+            self.append(f"{where}: {failed}")
 
 
 def describe_violations(violations) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import HOME, describe_violations, fixture_json, run_axe, screenshot
+from tests.conftest import HOME, Findings, describe_violations, fixture_json, run_axe, screenshot
 from tests.support.xss_corpus import hostile_context
 
 pytestmark = pytest.mark.browser
@@ -31,7 +31,7 @@ def test_axe_finds_no_violations_and_nothing_scrolls_sideways_on_a_phone_or_a_de
     """Every page loaded as a phone would, then checked again at a desktop's size. The findings of every
     page and size are gathered first, so one failing page does not hide the next."""
     page = open_page(demo_server.url, width=360, height=740)
-    problems = []
+    problems = Findings()
     for path in PAGES:
         page.set_viewport_size({"width": SIZES["phone"][0], "height": SIZES["phone"][1]})
         page.goto(demo_server.url + path)
@@ -39,10 +39,8 @@ def test_axe_finds_no_violations_and_nothing_scrolls_sideways_on_a_phone_or_a_de
             page.set_viewport_size({"width": width, "height": height})
             if page.evaluate("document.documentElement.scrollWidth") > width:
                 problems.append(f"{path} ({size}): scrolls sideways")
-            violations = run_axe(page)
+            problems.axe(page, f"{path} ({size})")
             screenshot(page, f"{path.strip('/').replace('/', '_') or 'index'}_{size}")
-            if violations:
-                problems.append(f"{path} ({size}): {describe_violations(violations)}")
     assert problems == [], "\n".join(problems)
     assert page.outside_requests == []
 
@@ -272,7 +270,7 @@ def test_axe_on_the_reply_pages(reply_server, open_page, lang):
     """Every answer of the reply page on a phone, one after the other in one tab, each as a first visit
     (nothing remembered). Four addresses are sent per language, under the limit of ten a minute."""
     page = open_page(reply_server.url, width=360, height=740, allow_hosts=(HOME,))
-    problems = []
+    problems = Findings()
     for outcome, address, shown in REPLY_OUTCOMES:
         if outcome == "confirm":
             post_from_elsewhere(page, reply_server.url, address, lang)
@@ -294,9 +292,7 @@ def test_axe_on_the_reply_pages(reply_server, open_page, lang):
             problems.append(f"{outcome}: {shown!r} is not on the page: {page.inner_text('main')[:200]!r}")
         if page.evaluate("document.documentElement.scrollWidth") > 360:
             problems.append(f"{outcome}: scrolls sideways")
-        violations = run_axe(page)
-        if violations:
-            problems.append(f"{outcome}: {describe_violations(violations)}")
+        problems.axe(page, outcome)
         page.evaluate("() => localStorage.clear()")  # the next answer is a first visit again
     assert problems == [], "\n".join(problems)
     assert page.outside_requests == []
@@ -318,14 +314,12 @@ def test_reply_form_works_without_javascript_and_shows_the_error(reply_server, o
 def test_axe_on_the_helper_guide_and_the_kiosk(demo_server, open_page):
     """The guide and the kiosk in both languages, each loaded at a desktop's and at a tablet's size;
     every page's findings are gathered first."""
-    problems = []
+    problems = Findings()
     for width, height in ((1280, 800), (768, 1024)):
         page = open_page(demo_server.url, width=width, height=height)
         for path in ("/hulp", "/en/hulp", "/kiosk", "/en/kiosk"):
             page.goto(demo_server.url + path)
-            violations = run_axe(page)
-            if violations:
-                problems.append(f"{path} at {width}x{height}: {describe_violations(violations)}")
+            problems.axe(page, f"{path} at {width}x{height}")
         assert page.outside_requests == []
     assert problems == [], "\n".join(problems)
 

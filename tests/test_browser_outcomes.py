@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import describe_violations, run_axe, screenshot
+from tests.conftest import Findings, describe_violations, run_axe, screenshot
 from tests.support.home_posts import WRITE_TOKEN
 
 pytestmark = pytest.mark.browser
@@ -92,7 +92,7 @@ def test_axe_on_the_outcome_pages(writer_server, open_page, javascript):
     one failing page does not hide the next."""
     server = writer_server
     _add_outcome(server)
-    problems = []
+    problems = Findings()
     for paths, width in ((RESIDENT_OUTCOME_PAGES, 360), (STAFF_OUTCOME_PAGES, 1280)):  # residents on a phone
         page = open_page(server.url, width=width, height=740, javascript=javascript,
                          allow_hosts=("https://social.test",))
@@ -107,10 +107,8 @@ def test_axe_on_the_outcome_pages(writer_server, open_page, javascript):
             if page.evaluate("document.documentElement.scrollWidth") > width:
                 problems.append(f"{path}: scrolls sideways at {width} px")
             if javascript:
-                violations = run_axe(page)
+                problems.axe(page, path)
                 screenshot(page, "outcome_" + (path.strip("/").replace("/", "_") or "index") + f"_{width}")
-                if violations:
-                    problems.append(f"{path}: {describe_violations(violations)}")
             elif not (path.startswith(("/en", "/beheer")) or "Wat er met jullie input gebeurde" in page.inner_text("body")):
                 problems.append(f"{path}: the outcome is missing without JavaScript")
         if page.outside_requests:

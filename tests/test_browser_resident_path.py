@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from praatmee_site import campaigns
-from tests.conftest import HOME, describe_violations, run_axe, screenshot
+from tests.conftest import HOME, Findings, describe_violations, run_axe, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -313,14 +313,12 @@ def test_the_kiosk_fits_every_tablet_with_its_short_link_on_one_line(thread_serv
 
     from tests.support.qr import codes_in_image, texts
     page = open_page(thread_server.url, allow_hosts=(HOME,))
-    problems = []
+    problems = Findings()
     for width, height in TABLETS:
         page.set_viewport_size({"width": width, "height": height})
         page.goto(thread_server.url + path)
-        try:
+        with problems.at(f"{width}x{height}"):
             assert_kiosk_fits(page, width, height, link)
-        except AssertionError as failed:
-            problems.append(f"{width}x{height}: {failed}")
         screenshot(page, f"kiosk{path.replace('/', '_')}_{width}x{height}")
         scanned = texts(codes_in_image(Image.open(io.BytesIO(page.screenshot()))))
         if scanned != {encoded}:
@@ -344,16 +342,14 @@ def test_the_kiosk_with_an_outcome_and_the_sms_line_still_shows_the_newest_repli
                  text_nl="Jullie vroegen om bankjes.", happened_on=date.today())
     server = live_server_for(app)
     page = open_page(server.url, allow_hosts=(HOME,))
-    problems = []
+    problems = Findings()
     for width, height in TABLETS:  # each tablet loads the kiosk at its own size
         page.set_viewport_size({"width": width, "height": height})
         page.goto(server.url + "/kiosk/bieb-oost")
-        try:
+        with problems.at(f"{width}x{height}"):
             assert "Tien nieuwe bankjes" in page.inner_text(".kiosk-outcome")
             assert "4444" in page.inner_text(".kiosk-call")
             assert_kiosk_fits(page, width, height, "amsterdam.test/praatmee")
-        except AssertionError as failed:
-            problems.append(f"{width}x{height}: {failed}")
         screenshot(page, f"kiosk_outcome_sms_{width}x{height}")
     assert problems == [], "\n".join(problems)
 
@@ -387,14 +383,12 @@ def test_axe_finds_nothing_on_the_changed_pages_with_every_choice_open(thread_se
     """Every changed page on a phone with every fold open, one after the other in one tab; every page's
     findings are gathered first, so one failing page does not hide the next."""
     page = phone(open_page, thread_server)
-    problems = []
+    problems = Findings()
     for path in CHANGED_PAGES:
         page.goto(thread_server.url + lang + path)
         page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
-        violations = run_axe(page)
+        problems.axe(page, lang + path)
         screenshot(page, f"path{(lang + path).replace('/', '_').replace('?', '_')}")
-        if violations:
-            problems.append(f"{lang + path}: {describe_violations(violations)}")
     assert problems == [], "\n".join(problems)
     assert page.outside_requests == []
 

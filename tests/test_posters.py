@@ -782,6 +782,7 @@ def test_the_kiosk_shows_every_accepted_call_to_action_whole_with_a_scannable_co
     import zxingcpp as zxing
 
     from praatmee_site.web.services import current_db
+    from tests.conftest import Findings
 
     app = make_app(DEMO=True)
     with app.app_context():
@@ -789,11 +790,11 @@ def test_the_kiosk_shows_every_accepted_call_to_action_whole_with_a_scannable_co
                          place="bibliotheek", cta_nl=cta.strip())
     server = live_server_for(app)
     page = open_page(server.url)
-    problems = []
+    problems = Findings()
     for width, height in ((1280, 800), (768, 1024)):
         page.set_viewport_size({"width": width, "height": height})
         page.goto(server.url + "/kiosk/bieb-oost")
-        try:
+        with problems.at(f"{width}x{height}"):
             assert page.evaluate("document.documentElement.scrollHeight") <= height
             assert page.evaluate("document.documentElement.scrollWidth") <= width
             boxes = {name: page.locator(selector).bounding_box()
@@ -807,6 +808,4 @@ def test_the_kiosk_shows_every_accepted_call_to_action_whole_with_a_scannable_co
             image = Image.open(io.BytesIO(page.screenshot()))
             assert [code.text for code in zxing.read_barcodes(image)] == [
                 "https://amsterdam.test/praatmee/c/bieb-oost"]
-        except AssertionError as failed:
-            problems.append(f"{width}x{height}: {failed}")
     assert problems == [], "\n".join(problems)

@@ -664,12 +664,12 @@ def test_a_webhook_body_too_large_to_be_a_message_is_refused(client, app, api):
 def test_with_the_line_the_kiosk_still_fits_and_the_pages_pass_axe(make_app, api, live_server_for, open_page):
     """At a desktop's and at a tablet's size, each loading the pages at its own size; what either size
     got wrong is gathered first."""
-    from tests.conftest import describe_violations, run_axe, screenshot
+    from tests.conftest import Findings, screenshot
     app = make_app(DEMO=True, **gateway_config(api))
     bieb(app)
     server = live_server_for(app)
     page = open_page(server.url)
-    problems = []
+    problems = Findings()
     for width, height in ((1280, 800), (768, 1024)):
         page.set_viewport_size({"width": width, "height": height})
         page.goto(server.url + "/kiosk/bieb-oost")
@@ -682,9 +682,7 @@ def test_with_the_line_the_kiosk_still_fits_and_the_pages_pass_axe(make_app, api
         for path in ("/kiosk/bieb-oost", "/hulp", "/en/hulp", "/privacy"):
             if path != "/kiosk/bieb-oost":  # the kiosk is loaded already
                 page.goto(server.url + path)
-            violations = run_axe(page)
-            if violations:
-                problems.append(f"{path} at {width}x{height}: {describe_violations(violations)}")
+            problems.axe(page, f"{path} at {width}x{height}")
             if page.evaluate("document.documentElement.scrollWidth") > width:
                 problems.append(f"{path} at {width}x{height}: scrolls sideways")
     assert problems == [], "\n".join(problems)
